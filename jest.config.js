@@ -1,0 +1,34 @@
+// One jest run for the whole monorepo: fast unit tests beside each package, and integration
+// tests under test/ against the real Kafka and Elasticsearch that the global setup starts.
+'use strict';
+
+/** ts-jest transpiles only; `npm run build` type-checks with the project references. */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
+};
+// Tests import packages by name; point those names at the sources so no build is needed first.
+const moduleNameMapper = { '^@dnsflow/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' };
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+      testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/repo/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      transform,
+      moduleNameMapper,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      testTimeout: 120000,
+    },
+  ],
+};
