@@ -16,7 +16,9 @@ const all = args.size === 0;
 function run(cmd, cmdArgs) {
   const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    process.stderr.write(`bootstrap: '${cmd} ${cmdArgs.join(' ')}' failed (exit ${result.status})\n`);
+    process.stderr.write(
+      `bootstrap: '${cmd} ${cmdArgs.join(' ')}' failed (exit ${result.status})\n`,
+    );
     process.exit(result.status ?? 1);
   }
 }
@@ -24,7 +26,9 @@ function run(cmd, cmdArgs) {
 function ensureNodeVersion() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) {
-    process.stderr.write(`bootstrap: dnsflow needs Node.js >= 20, found ${process.versions.node}\n`);
+    process.stderr.write(
+      `bootstrap: dnsflow needs Node.js >= 20, found ${process.versions.node}\n`,
+    );
     process.exit(1);
   }
 }
@@ -33,11 +37,17 @@ function ensureDeps() {
   const lock = join(root, 'package-lock.json');
   const stamp = join(root, 'node_modules', '.dnsflow-install-stamp');
   const want = existsSync(lock)
-    ? createHash('sha256').update(readFileSync(lock)).update(readFileSync(join(root, 'package.json'))).digest('hex')
+    ? createHash('sha256')
+        .update(readFileSync(lock))
+        .update(readFileSync(join(root, 'package.json')))
+        .digest('hex')
     : 'no-lockfile';
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   // `npm ci` reproduces the lockfile exactly; without a lockfile fall back to install.
-  run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+  run(
+    'npm',
+    existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'],
+  );
   writeFileSync(stamp, want);
 }
 

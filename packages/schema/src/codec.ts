@@ -4,13 +4,11 @@ import { latestSchema, shippedSchemas, type SchemaName, type SchemaVersion } fro
 
 /** Result of decoding one message: hot paths branch on `status` instead of catching. */
 export type DecodeResult<T> =
-  | { status: 'ok'; value: T; writer: SchemaVersion }
-  | { status: 'error'; error: CodecError };
+  { status: 'ok'; value: T; writer: SchemaVersion } | { status: 'error'; error: CodecError };
 
 /** Result of splitting framed bytes into the writer schema and the Avro body. */
 export type UnframeResult =
-  | { status: 'ok'; writer: SchemaVersion; body: Buffer }
-  | { status: 'error'; error: CodecError };
+  { status: 'ok'; writer: SchemaVersion; body: Buffer } | { status: 'error'; error: CodecError };
 
 /**
  * How Avro bodies are wrapped on the wire. Single-object encoding is the only one today; the
@@ -55,7 +53,10 @@ export class SingleObjectFraming implements WireFraming {
 
   unframe(bytes: Buffer): UnframeResult {
     if (bytes.length < HEADER_BYTES) {
-      return fail('too-short', `expected at least ${HEADER_BYTES} bytes of single-object header, got ${bytes.length}`);
+      return fail(
+        'too-short',
+        `expected at least ${HEADER_BYTES} bytes of single-object header, got ${bytes.length}`,
+      );
     }
     if (bytes[0] !== MAGIC[0] || bytes[1] !== MAGIC[1]) {
       return fail('bad-magic', `expected marker c301, got ${bytes.subarray(0, 2).toString('hex')}`);
@@ -69,7 +70,10 @@ export class SingleObjectFraming implements WireFraming {
   }
 }
 
-function fail(reason: CodecError['reason'], message: string): { status: 'error'; error: CodecError } {
+function fail(
+  reason: CodecError['reason'],
+  message: string,
+): { status: 'error'; error: CodecError } {
   return { status: 'error', error: new CodecError(reason, message) };
 }
 
@@ -95,7 +99,10 @@ export function createCodec<T>(name: SchemaName, options: CodecOptions = {}): Re
     if (version.fingerprint.equals(reader.fingerprint)) return undefined;
     if (!resolvers.has(version)) {
       if (version.name !== name) {
-        throw new CodecError('unknown-schema', `expected a ${name} record, got a ${version.name} v${version.version} record`);
+        throw new CodecError(
+          'unknown-schema',
+          `expected a ${name} record, got a ${version.name} v${version.version} record`,
+        );
       }
       resolvers.set(version, reader.type.createResolver(version.type));
     }
@@ -110,7 +117,11 @@ export function createCodec<T>(name: SchemaName, options: CodecOptions = {}): Re
       } catch (err) {
         const paths: string[] = [];
         writer.type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) });
-        throw new CodecError('bad-payload', `cannot encode ${name}: invalid field(s) ${paths.join(', ') || '?'}`, { cause: err });
+        throw new CodecError(
+          'bad-payload',
+          `cannot encode ${name}: invalid field(s) ${paths.join(', ') || '?'}`,
+          { cause: err },
+        );
       }
     },
     prepare(messages) {
@@ -126,7 +137,10 @@ export function createCodec<T>(name: SchemaName, options: CodecOptions = {}): Re
       } catch (err) {
         if (err instanceof CodecError) return { status: 'error', error: err };
         const message = err instanceof Error ? err.message : String(err);
-        return fail('bad-payload', `${name} body (${framed.body.length} bytes, writer v${framed.writer.version}) does not decode: ${message}`);
+        return fail(
+          'bad-payload',
+          `${name} body (${framed.body.length} bytes, writer v${framed.writer.version}) does not decode: ${message}`,
+        );
       }
     },
   };

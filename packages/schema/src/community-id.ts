@@ -10,7 +10,9 @@ function ipBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   // An IPv6 address may end in a dotted quad (::ffff:192.0.2.1): rewrite it as two groups.
   const v6 = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    [(Number(a) << 8) | Number(b), (Number(c) << 8) | Number(d)].map((g) => g.toString(16)).join(':'),
+    [(Number(a) << 8) | Number(b), (Number(c) << 8) | Number(d)]
+      .map((g) => g.toString(16))
+      .join(':'),
   );
   const [head = '', tail] = v6.split('::');
   const groups = (part: string | undefined): number[] =>

@@ -86,7 +86,13 @@ export interface EcsDocument {
   server: EcsEndpoint;
   related: { ip: string[]; hosts?: string[] };
   host: { name: string; hostname: string };
-  observer: { hostname: string; type: 'sensor'; product: 'dnsflow'; vendor: 'dnsflow'; ingress?: { interface: { name: string } } };
+  observer: {
+    hostname: string;
+    type: 'sensor';
+    product: 'dnsflow';
+    vendor: 'dnsflow';
+    ingress?: { interface: { name: string } };
+  };
   dns: {
     id: string;
     op_code: string;
@@ -152,13 +158,23 @@ function compact<T extends object>(value: T): T {
 
 function kubernetes(identity: K8sIdentity | null): EcsKubernetes | undefined {
   if (!identity) return undefined;
-  const pod = identity.pod || identity.podUid ? compact({ name: identity.pod ?? undefined, uid: identity.podUid ?? undefined }) : undefined;
+  const pod =
+    identity.pod || identity.podUid
+      ? compact({ name: identity.pod ?? undefined, uid: identity.podUid ?? undefined })
+      : undefined;
   const workload =
     identity.workloadKind || identity.workloadName
-      ? compact({ kind: identity.workloadKind ?? undefined, name: identity.workloadName ?? undefined })
+      ? compact({
+          kind: identity.workloadKind ?? undefined,
+          name: identity.workloadName ?? undefined,
+        })
       : undefined;
   const service = identity.service
-    ? compact({ name: identity.service, namespace: identity.serviceNamespace ?? undefined, type: identity.serviceType ?? undefined })
+    ? compact({
+        name: identity.service,
+        namespace: identity.serviceNamespace ?? undefined,
+        type: identity.serviceType ?? undefined,
+      })
     : undefined;
   return compact({
     kind: identity.kind.toLowerCase(),
@@ -172,7 +188,9 @@ function kubernetes(identity: K8sIdentity | null): EcsKubernetes | undefined {
 }
 
 function answers(records: readonly ResourceRecord[]): EcsAnswer[] | undefined {
-  return records.length > 0 ? records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl: r.ttl, data: r.data })) : undefined;
+  return records.length > 0
+    ? records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl: r.ttl, data: r.data }))
+    : undefined;
 }
 
 function edns(value: Edns | null): EcsEdns | undefined {
@@ -217,12 +235,29 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
   const tx = record.transaction;
   const namespace = options.namespace ?? 'default';
   const transport = tx.transport === 'UDP' ? 'udp' : 'tcp';
-  const resolvedIp = tx.answers.filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => a.data);
+  const resolvedIp = tx.answers
+    .filter((a) => a.type === 'A' || a.type === 'AAAA')
+    .map((a) => a.data);
   const clientK8s = kubernetes(record.client);
   const serverK8s = kubernetes(record.server);
-  const source: EcsEndpoint = compact({ ip: tx.client.ip, port: tx.client.port, bytes: tx.requestBytes ?? undefined, kubernetes: clientK8s });
-  const destination: EcsEndpoint = compact({ ip: tx.server.ip, port: tx.server.port, bytes: tx.responseBytes ?? undefined, kubernetes: serverK8s });
-  const related = [tx.client.ip, tx.server.ip, ...(tx.answeredBy ? [tx.answeredBy.ip] : []), ...resolvedIp];
+  const source: EcsEndpoint = compact({
+    ip: tx.client.ip,
+    port: tx.client.port,
+    bytes: tx.requestBytes ?? undefined,
+    kubernetes: clientK8s,
+  });
+  const destination: EcsEndpoint = compact({
+    ip: tx.server.ip,
+    port: tx.server.port,
+    bytes: tx.responseBytes ?? undefined,
+    kubernetes: serverK8s,
+  });
+  const related = [
+    tx.client.ip,
+    tx.server.ip,
+    ...(tx.answeredBy ? [tx.answeredBy.ip] : []),
+    ...resolvedIp,
+  ];
   const bytes = (tx.requestBytes ?? 0) + (tx.responseBytes ?? 0);
   const q = tx.question;
   const d = record.domain;
@@ -235,7 +270,8 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
     event: compact({
       kind: 'event' as const,
       category: ['network'] as ['network'],
-      type: tx.status === 'MALFORMED' ? ['protocol' as const, 'error' as const] : ['protocol' as const],
+      type:
+        tx.status === 'MALFORMED' ? ['protocol' as const, 'error' as const] : ['protocol' as const],
       dataset: DNS_DATASET,
       module: 'dnsflow' as const,
       outcome: outcome(tx),
@@ -249,7 +285,13 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
       protocol: 'dns' as const,
       type: isIPv4(tx.client.ip) ? ('ipv4' as const) : ('ipv6' as const),
       iana_number: tx.transport === 'UDP' ? '17' : '6',
-      community_id: communityId(tx.transport, tx.client.ip, tx.client.port, tx.server.ip, tx.server.port),
+      community_id: communityId(
+        tx.transport,
+        tx.client.ip,
+        tx.client.port,
+        tx.server.ip,
+        tx.server.port,
+      ),
       bytes: bytes > 0 ? bytes : undefined,
     }),
     source,
@@ -303,7 +345,11 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
       duplicate_responses: tx.duplicateResponses,
       notes: tx.notes.length > 0 ? tx.notes : undefined,
       answered_by: tx.answeredBy
-        ? compact({ ip: tx.answeredBy.ip, port: tx.answeredBy.port, kubernetes: kubernetes(record.answeredBy) })
+        ? compact({
+            ip: tx.answeredBy.ip,
+            port: tx.answeredBy.port,
+            kubernetes: kubernetes(record.answeredBy),
+          })
         : undefined,
       query_target: record.queryTarget
         ? compact({

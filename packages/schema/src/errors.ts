@@ -1,10 +1,6 @@
 /** Why a byte string could not be decoded into a record. */
 export type CodecErrorReason =
-  | 'too-short'
-  | 'bad-magic'
-  | 'unknown-fingerprint'
-  | 'bad-payload'
-  | 'unknown-schema';
+  'too-short' | 'bad-magic' | 'unknown-fingerprint' | 'bad-payload' | 'unknown-schema';
 
 /**
  * A record that could not be encoded or decoded. Never retriable: the same bytes fail the same

@@ -1,4 +1,4 @@
-import { types, type ForSchemaOptions, type Schema, type schema, type Type } from 'avsc';
+import { types, type ForSchemaOptions, type Schema, type Type } from 'avsc';
 
 // avsc trusts the block counts of arrays and maps: a corrupt count of billions makes it
 // preallocate and loop until the process runs out of memory, before it notices the buffer
@@ -61,8 +61,8 @@ export function guardedTypeHook(schema: Schema, opts: ForSchemaOptions): Type | 
   if (typeof schema !== 'object' || Array.isArray(schema)) return undefined;
   const kind = (schema as { type?: unknown }).type;
   if (kind === 'array' && (schema as { items?: unknown }).items !== 'null') {
-    return new GuardedArrayType(schema as schema.ArrayType, opts);
+    return new GuardedArrayType(schema, opts);
   }
-  if (kind === 'map') return new GuardedMapType(schema as schema.MapType, opts);
+  if (kind === 'map') return new GuardedMapType(schema, opts);
   return undefined;
 }

@@ -7,7 +7,14 @@ export { SingleObjectFraming, createCodec } from './codec';
 export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFraming } from './codec';
 export { communityId } from './community-id';
 export { DNS_DATASET, ECS_VERSION, isoMicros, toEcs } from './ecs';
-export type { EcsAnswer, EcsDocument, EcsEdns, EcsEndpoint, EcsKubernetes, EcsOptions } from './ecs';
+export type {
+  EcsAnswer,
+  EcsDocument,
+  EcsEdns,
+  EcsEndpoint,
+  EcsKubernetes,
+  EcsOptions,
+} from './ecs';
 export {
   DNS_DATA_STREAM_PATTERN,
   DNS_INDEX_TEMPLATE,

@@ -69,7 +69,10 @@ export function shippedSchemas(): readonly SchemaVersion[] {
     const uses = entry.uses.map((u) => {
       const doc = documents.get(`${u.name}@${u.version}`);
       if (!doc) {
-        throw new CodecError('unknown-schema', `${entry.file} uses ${u.name} v${u.version}, which the manifest does not list`);
+        throw new CodecError(
+          'unknown-schema',
+          `${entry.file} uses ${u.name} v${u.version}, which the manifest does not list`,
+        );
       }
       return doc;
     });

@@ -27,7 +27,8 @@ const kubernetes = (): Mapping =>
     service: object({ name: keyword(), namespace: keyword(), type: keyword() }),
   });
 
-const endpoint = (): Mapping => object({ ip: ip(), port: long(), bytes: long(), kubernetes: kubernetes() });
+const endpoint = (): Mapping =>
+  object({ ip: ip(), port: long(), bytes: long(), kubernetes: kubernetes() });
 
 const record = (): Mapping =>
   object({ name: keyword(), type: keyword(), class: keyword(), ttl: long(), data: keyword() });
@@ -116,7 +117,12 @@ export function dnsMappings(): Mapping {
         duplicate_responses: int(),
         notes: keyword(),
         answered_by: endpoint(),
-        query_target: object({ internal: bool(), kind: keyword(), namespace: keyword(), name: keyword() }),
+        query_target: object({
+          internal: bool(),
+          kind: keyword(),
+          namespace: keyword(),
+          name: keyword(),
+        }),
         domain: object({
           label_count: int(),
           longest_label: int(),

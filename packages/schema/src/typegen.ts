@@ -61,7 +61,8 @@ class Renderer {
       return;
     }
     const lines = (node['fields'] as { [key: string]: Json }[]).map(
-      (f) => `${docComment(f['doc'], '  ')}  ${f['name'] as string}: ${this.typeOf(f['type'] as SchemaNode)};\n`,
+      (f) =>
+        `${docComment(f['doc'], '  ')}  ${f['name'] as string}: ${this.typeOf(f['type'] as SchemaNode)};\n`,
     );
     this.out.push(`${docComment(node['doc'], '')}export interface ${name} {\n${lines.join('')}}\n`);
   }

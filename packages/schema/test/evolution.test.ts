@@ -8,12 +8,15 @@ import {
   parseSchema,
   shippedSchemas,
 } from '../src/index';
+import type { Schema } from 'avsc';
 import type { DnsTransaction } from '../src/index';
 
 // Bytes written by an older writer must decode with the newest reader: Avro resolution skips
 // fields the reader lacks and fills the reader's new fields with their defaults.
 
-const v0Schema = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'DnsTransaction.v0.avsc'), 'utf8'));
+const v0Schema = JSON.parse(
+  readFileSync(join(__dirname, 'fixtures', 'DnsTransaction.v0.avsc'), 'utf8'),
+) as Schema;
 const v0 = describeSchema('DnsTransaction', 0, parseSchema(v0Schema));
 const framing = new SingleObjectFraming([v0, ...shippedSchemas()]);
 
@@ -80,6 +83,8 @@ describe('schema evolution', () => {
   it('keeps the newest version as the writer', () => {
     const versions = shippedSchemas().filter((s) => s.name === 'DnsTransaction');
     expect(createCodec('DnsTransaction').writer).toBe(versions[versions.length - 1]);
-    expect(latestSchema('DnsTransaction').version).toBe(Math.max(...versions.map((v) => v.version)));
+    expect(latestSchema('DnsTransaction').version).toBe(
+      Math.max(...versions.map((v) => v.version)),
+    );
   });
 });
