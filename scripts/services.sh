@@ -241,7 +241,8 @@ kafka_classpath() {
   [[ -n $KAFKA_CP ]] && return 0
   local jar ok=1 jars=()
   if [[ -s $KAFKA_CP_FILE ]]; then
-    IFS=: read -r -a jars <"$KAFKA_CP_FILE"
+    # (the file has no trailing newline, so read reports EOF: not an error here)
+    IFS=: read -r -a jars <"$KAFKA_CP_FILE" || true
     for jar in "${jars[@]}"; do [[ -f $jar ]] || { ok=0; break; }; done
   else
     ok=0
@@ -250,7 +251,7 @@ kafka_classpath() {
     need_mvn
     note "kafka: resolving kafka_2.13:$KAFKA_VERSION from Maven Central"
     mkdir -p "$KAFKA_DIR"
-    mvn -q -B -f "$HELPERS/kafka-pom.xml" "$MVN_DEPENDENCY_PLUGIN:build-classpath" \
+    mvn -q -B -Dstyle.color=never -f "$HELPERS/kafka-pom.xml" "$MVN_DEPENDENCY_PLUGIN:build-classpath" \
       -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$KAFKA_LOG4J_VERSION" \
       -Dmdep.includeScope=runtime -Dmdep.outputFile="$KAFKA_CP_FILE.tmp" >&2 ||
       die "kafka: mvn could not resolve the Kafka classpath"
@@ -332,7 +333,7 @@ kafka_launch() {
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$HELPERS/kafka-log4j2.properties" \
-    -cp "$KAFKA_CP" kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOG" 2>&1 </dev/null &
+    -cp "$KAFKA_CP" kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$KAFKA_PIDFILE"
 }
 
@@ -444,7 +445,7 @@ es_dist() {
     tmp="$STATE_DIR/dist/.tmp-$v"
     rm -rf "$tmp" "$dist"
     mkdir -p "$tmp"
-    mvn -q -B "$MVN_DEPENDENCY_PLUGIN:copy" \
+    mvn -q -B -Dstyle.color=never "$MVN_DEPENDENCY_PLUGIN:copy" \
       -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$v:zip" \
       -DoutputDirectory="$tmp" >&2 || die "es: mvn could not fetch the Elasticsearch $v zip"
     unzip -q "$tmp/elasticsearch-$v.zip" -d "$tmp"
@@ -575,7 +576,7 @@ es_launch() {
   (cd "$dist" && nohup setsid "${ES_USER_ARGV[@]}" \
     ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
     "$dist/bin/elasticsearch" -d -p "$dir/run/es.pid" \
-    >"$dir/console.log" 2>&1 </dev/null &)
+    >"$dir/console.log" 2>&1 </dev/null 9>&- &)
 }
 
 es_wait() {
@@ -623,8 +624,10 @@ svc_status_extra() { if [[ $1 == kafka ]]; then kafka_status_extra; else es_stat
 
 lock_state() {
   mkdir -p "$STATE_DIR"
-  exec 9>"$STATE_DIR/.lock"
-  flock -w 900 9 || die "another services.sh holds $STATE_DIR/.lock"
+  # fd 9 must not leak into the servers (see *_launch), or they would hold the lock
+  # for as long as they run.
+  exec 9>"$STATE_DIR/services.lock"
+  flock -w 900 9 || die "another services.sh holds $STATE_DIR/services.lock"
 }
 
 cmd_up() {

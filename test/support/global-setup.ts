@@ -1,1 +1,19 @@
-export default function setup(): void {}
+import { services } from './services';
+
+// Brings up the real Kafka and Elasticsearch nodes the integration tests use, reusing ones
+// already running; remembers what it started so the teardown stops only that.
+
+const NEEDED = ['kafka', 'es', 'es-secure'];
+
+export default function setup(): void {
+  const before = NEEDED.filter((svc) => services('status', svc).status === 0);
+  const up = services('up', ...NEEDED);
+  if (up.status !== 0) {
+    throw new Error(
+      `scripts/services.sh up ${NEEDED.join(' ')} failed (exit ${up.status}):\n${up.output}`,
+    );
+  }
+  process.env['DNSFLOW_TEST_STARTED_SERVICES'] = NEEDED.filter((svc) => !before.includes(svc)).join(
+    ' ',
+  );
+}

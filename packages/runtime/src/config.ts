@@ -280,8 +280,8 @@ export function loadConfig<S extends z.ZodType>(
       issue.code === 'invalid_type'
         ? issue.expected
         : issue.message
-            .replace(/^Invalid input: expected /, '')
-            .replace(/^Invalid (option|input): /, '');
+            .replace(/^Invalid (option|input): /, '')
+            .replace(/^expected /, '');
     return [
       {
         key: base,

@@ -26,6 +26,7 @@ export function createKafka(config: KafkaConfig, log?: Logger): Kafka {
     brokers: config.brokers,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
+    retry: { retries: config.retries, initialRetryTime: config.initialRetryTimeMs },
     logLevel: logLevel.WARN,
   };
   const ssl = tlsOptions(config.tls, 'kafka.tls');

@@ -17,7 +17,7 @@ export type HealthCheck = () => CheckResult | Promise<CheckResult>;
 export function createRegistry(component: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ component });
-  collectDefaultMetrics({ register: registry, prefix: 'dnsflow_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'dnsflow_' });
   return registry;
 }
 

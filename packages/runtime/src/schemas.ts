@@ -19,6 +19,9 @@ export const kafkaConfigSchema = z.strictObject({
   clientId: z.string().default('dnsflow'),
   connectionTimeoutMs: z.number().int().positive().default(3000),
   requestTimeoutMs: z.number().int().positive().default(30000),
+  /** kafkajs retries with exponential backoff and jitter before an operation fails. */
+  retries: z.number().int().min(0).default(5),
+  initialRetryTimeMs: z.number().int().positive().default(300),
   tls: tlsSchema.default({ enabled: false, rejectUnauthorized: true }),
   sasl: z
     .strictObject({

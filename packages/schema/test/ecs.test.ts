@@ -131,7 +131,7 @@ describe('ECS mapping', () => {
     const type = latestSchema('EnrichedDnsTransaction').type;
     const unmapped = new Set<string>();
     for (let i = 0; i < 500; i++) {
-      const record = type.random() as EnrichedDnsTransaction;
+      const record = type.random() as unknown as EnrichedDnsTransaction;
       // Random strings are not addresses; the mapping needs real ones to hash the flow.
       record.transaction.client.ip = i % 2 ? '10.0.0.1' : 'fd00::1';
       record.transaction.server.ip = '10.0.0.53';
