@@ -7,6 +7,7 @@ import {
   KAFKA_SASL_BROKER,
   KAFKA_SCRAM,
   kafkaConfig,
+  testLog,
   uniqueName,
 } from '../support/services';
 
@@ -103,7 +104,7 @@ async function consumeAll(
 }
 
 describe('Kafka (real broker)', () => {
-  const kafka = createKafka(kafkaConfig());
+  const kafka = createKafka(kafkaConfig(), testLog);
   let admin: Admin;
 
   beforeAll(async () => {
@@ -239,6 +240,7 @@ describe('Kafka (real broker)', () => {
   ] as const)('authenticates with SASL %s', async (mechanism, user) => {
     const secured = createKafka(
       kafkaConfig({ brokers: [KAFKA_SASL_BROKER], sasl: { mechanism, ...user } }),
+      testLog,
     );
     const securedAdmin = secured.admin();
     await securedAdmin.connect();
@@ -255,6 +257,7 @@ describe('Kafka (real broker)', () => {
         retries: 0,
         sasl: { mechanism: 'scram-sha-256', username: KAFKA_SCRAM.username, password: 'wrong' },
       }),
+      testLog,
     );
     const securedAdmin = secured.admin();
     await expect(securedAdmin.connect()).rejects.toThrow(
@@ -265,6 +268,7 @@ describe('Kafka (real broker)', () => {
   it('names the broker it cannot reach', async () => {
     const nowhere = createKafka(
       kafkaConfig({ brokers: ['127.0.0.1:1'], retries: 0, connectionTimeoutMs: 500 }),
+      testLog,
     );
     await expect(nowhere.admin().connect()).rejects.toThrow(/127\.0\.0\.1:1/);
   });

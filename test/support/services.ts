@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ElasticsearchConfig, KafkaConfig } from '@dnsflow/runtime';
-import { elasticsearchConfigSchema, kafkaConfigSchema } from '@dnsflow/runtime';
+import { createLogger, elasticsearchConfigSchema, kafkaConfigSchema } from '@dnsflow/runtime';
 
 // Where the services that scripts/services.sh runs listen, and the test-only credentials it
 // sets up (see the header of that script).
@@ -43,3 +43,8 @@ export function esConfig(overrides: Partial<ElasticsearchConfig> = {}): Elastics
 export const ES_SECURE_URL = 'https://127.0.0.1:9201';
 export const ES_SECURE_CA = join(STATE_DIR, 'es-secure', 'certs', 'ca.crt');
 export const ES_SECURE_USER = { username: 'dnsflow', password: 'dnsflow-elastic' };
+
+/** Logger for clients under test: silent unless DNSFLOW_TEST_LOG names a level. */
+export const testLog = createLogger('test', {
+  level: (process.env['DNSFLOW_TEST_LOG'] as 'debug' | undefined) ?? 'silent',
+});
