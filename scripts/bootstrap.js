@@ -53,4 +53,4 @@ function ensureDeps() {
 
 ensureNodeVersion();
 if (all || args.has('--deps')) ensureDeps();
-if (all || args.has('--services')) run('bash', ['scripts/services.sh', 'install']);
+if (all || args.has('--services')) run('bash', ['scripts/services.sh', 'install', 'all']);

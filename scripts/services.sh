@@ -2,6 +2,7 @@
 # scripts/services.sh: run REAL Kafka and Elasticsearch on 127.0.0.1 without Docker.
 #
 #   scripts/services.sh up     [svc...]   install what is missing, start, wait until ready
+#   scripts/services.sh install [svc...]  only install/configure what is missing
 #   scripts/services.sh down   [svc...]   stop (SIGTERM, then SIGKILL after a grace period)
 #   scripts/services.sh status [svc...]   one line per service; exit 0 if all up, 3 if not
 #   scripts/services.sh logs [-f] svc...  last lines of the server log (-f: follow)
@@ -523,10 +524,51 @@ EOF
   printf '%s\n' "-Xms$ES_HEAP" "-Xmx$ES_HEAP" >"$conf/jvm.options.d/dnsflow-heap.options"
 }
 
+# The integ-test zip lacks the analysis-common module, and the security system index
+# asks for three of its analysis components; without them the .security index cannot be
+# created and API keys cannot be issued. scripts/services/es-test-analysis provides them:
+# compiled here against the distribution's own jars with a JDK's javac (Java 21+ for
+# ES 9, 17 for the 8.x fallback), rebuilt whenever its source changes.
+es_test_plugin() {
+  local dist=$1 src="$HELPERS/es-test-analysis" dest="$1/plugins/dnsflow-test-analysis"
+  local sum javac_home tmp need
+  sum=$(cat "$src/plugin-descriptor.properties" "$src"/src/dnsflow/testanalysis/*.java | sha256sum | cut -c1-16)
+  [[ -f $dest/.built-$sum ]] && return 0
+  need=$(java_major "$ES_JAVA_HOME_SEL")
+  javac_home=""
+  if [[ -x $ES_JAVA_HOME_SEL/bin/javac ]]; then
+    javac_home=$ES_JAVA_HOME_SEL
+  else
+    for javac_home in "$JVM_ROOT"/*/; do
+      javac_home=${javac_home%/}
+      [[ -x $javac_home/bin/javac ]] && (($(java_major "$javac_home" 2>/dev/null || echo 0) >= need)) && break
+      javac_home=""
+    done
+  fi
+  if [[ -z $javac_home ]]; then
+    note "es: no javac for Java $need+; API keys on es-secure will not work (needs $src)"
+    return 0
+  fi
+  note "es: building the test analysis plugin with $javac_home/bin/javac"
+  tmp=$(mktemp -d)
+  "$javac_home/bin/javac" -nowarn --release "$need" -d "$tmp/classes" \
+    -cp "$(printf '%s:' "$dist"/lib/*.jar)" "$src"/src/dnsflow/testanalysis/*.java >&2 ||
+    die "es: the test analysis plugin did not compile (see above)"
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  "$javac_home/bin/jar" --create --file "$dest/dnsflow-test-analysis.jar" -C "$tmp/classes" .
+  sed -e "s/@ES_VERSION@/$ES_VERSION_SEL/" -e "s/@JAVA_VERSION@/$need/" \
+    "$src/plugin-descriptor.properties" >"$dest/plugin-descriptor.properties"
+  rm -rf "$tmp"
+  chmod -R a+rX "$dest"
+  touch "$dest/.built-$sum"
+}
+
 es_prepare() {
   local node=$1 dir conf dist
   es_java_home
   dist=$(es_dist "$ES_VERSION_SEL")
+  es_test_plugin "$dist"
   es_ensure_os_user
   dir=$(es_node_dir "$node")
   conf="$dir/config"
@@ -660,6 +702,18 @@ cmd_up() {
   return "$rc"
 }
 
+# Download and configure without starting (bootstrap runs this before tests so the
+# downloads show up as their own step). A running service is left alone.
+cmd_install() {
+  local svc
+  lock_state
+  for svc in "$@"; do
+    if svc_pid "$svc" >/dev/null; then continue; fi
+    svc_prepare "$svc"
+    say "$svc: installed"
+  done
+}
+
 cmd_down() {
   local svc pid
   lock_state
@@ -703,7 +757,7 @@ cmd_logs() {
 }
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -723,11 +777,12 @@ main() {
   [[ ${#args[@]} -gt 0 ]] || args=("${DEFAULT_SERVICES[@]}")
   case $cmd in
     up) cmd_up "${args[@]}" ;;
+    install) cmd_install "${args[@]}" ;;
     down) cmd_down "${args[@]}" ;;
     status) cmd_status "${args[@]}" ;;
     logs) cmd_logs "${follow[@]}" "${args[@]}" ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$cmd' (up, down, status, logs)" ;;
+    *) die "unknown command '$cmd' (up, install, down, status, logs)" ;;
   esac
 }
 

@@ -279,9 +279,7 @@ export function loadConfig<S extends z.ZodType>(
     const expected =
       issue.code === 'invalid_type'
         ? issue.expected
-        : issue.message
-            .replace(/^Invalid (option|input): /, '')
-            .replace(/^expected /, '');
+        : issue.message.replace(/^Invalid (option|input): /, '').replace(/^expected /, '');
     return [
       {
         key: base,

@@ -31,7 +31,11 @@ describe('loadConfig', () => {
   it('layers file < env < flags', () => {
     const config = loadConfig(schema, {
       file: fixture('collector.yaml'),
-      env: { DNSFLOW_KAFKA__CLIENT_ID: 'from-env', DNSFLOW_MAX_PENDING: '5000', OTHER_VAR: 'ignored' },
+      env: {
+        DNSFLOW_KAFKA__CLIENT_ID: 'from-env',
+        DNSFLOW_MAX_PENDING: '5000',
+        OTHER_VAR: 'ignored',
+      },
       flags: ['--log.level=debug', '--dryRun', '--kafka.brokers', 'x:1,y:2'],
     });
     expect(config.kafka.clientId).toBe('from-env');
@@ -71,12 +75,18 @@ describe('loadConfig', () => {
 
   it('rejects an unknown env var under the prefix, naming the variable', () => {
     const message = problemsOf(() => loadConfig(schema, { env: { DNSFLOW_KAFKA__BROKER: 'a:1' } }));
-    expect(message).toMatch(/kafka\.broker: expected no such key.*\(from env DNSFLOW_KAFKA__BROKER\)/);
+    expect(message).toMatch(
+      /kafka\.broker: expected no such key.*\(from env DNSFLOW_KAFKA__BROKER\)/,
+    );
   });
 
   it('names the key, the expected type and the value found', () => {
-    const message = problemsOf(() => loadConfig(schema, { flags: ['--maxPending=lots', '--log.level=loud'] }));
-    expect(message).toMatch(/maxPending: expected number, found string "lots" \(from flag --maxPending\)/);
+    const message = problemsOf(() =>
+      loadConfig(schema, { flags: ['--maxPending=lots', '--log.level=loud'] }),
+    );
+    expect(message).toMatch(
+      /maxPending: expected number, found string "lots" \(from flag --maxPending\)/,
+    );
     expect(message).toMatch(/log\.level: expected one of .*"debug".*found string "loud"/);
   });
 
@@ -94,18 +104,26 @@ describe('loadConfig', () => {
 
   it('never prints a secret it rejects', () => {
     const message = problemsOf(() =>
-      loadConfig(schema, { env: { DNSFLOW_KAFKA__SASL__PASSWORD: 'hunter2', DNSFLOW_KAFKA__SASL__MECHANISM: 'md5' } }),
+      loadConfig(schema, {
+        env: { DNSFLOW_KAFKA__SASL__PASSWORD: 'hunter2', DNSFLOW_KAFKA__SASL__MECHANISM: 'md5' },
+      }),
     );
     expect(message).toContain('kafka.sasl.mechanism');
     expect(message).not.toContain('hunter2');
   });
 
   it('reports an unreadable or malformed file clearly', () => {
-    expect(problemsOf(() => loadConfig(schema, { file: fixture('missing.yaml') }))).toMatch(/expected a readable YAML or JSON file, found ENOENT/);
-    expect(problemsOf(() => loadConfig(schema, { file: fixture('password.txt') }))).toMatch(/expected a mapping of configuration keys, found a string at the top level/);
+    expect(problemsOf(() => loadConfig(schema, { file: fixture('missing.yaml') }))).toMatch(
+      /expected a readable YAML or JSON file, found ENOENT/,
+    );
+    expect(problemsOf(() => loadConfig(schema, { file: fixture('password.txt') }))).toMatch(
+      /expected a mapping of configuration keys, found a string at the top level/,
+    );
   });
 
   it('rejects a bare argument where a flag was expected', () => {
-    expect(problemsOf(() => loadConfig(schema, { flags: ['oops'] }))).toMatch(/expected a flag of the form --key=value/);
+    expect(problemsOf(() => loadConfig(schema, { flags: ['oops'] }))).toMatch(
+      /expected a flag of the form --key=value/,
+    );
   });
 });

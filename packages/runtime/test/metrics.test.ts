@@ -1,4 +1,9 @@
-import { createRegistry, createStageMetrics, startMetricsServer, type MetricsServer } from '../src/index';
+import {
+  createRegistry,
+  createStageMetrics,
+  startMetricsServer,
+  type MetricsServer,
+} from '../src/index';
 
 // A real HTTP server on an ephemeral loopback port, fetched the way Prometheus would.
 
@@ -10,7 +15,9 @@ describe('metrics and health server', () => {
 
   beforeAll(async () => {
     server = await startMetricsServer(registry, { host: '127.0.0.1', port: 0 });
-    server.addCheck('kafka', () => (ready ? { ok: true } : { ok: false, detail: 'broker 127.0.0.1:9092 unreachable' }));
+    server.addCheck('kafka', () =>
+      ready ? { ok: true } : { ok: false, detail: 'broker 127.0.0.1:9092 unreachable' },
+    );
   });
   afterAll(() => server.close());
 
@@ -24,7 +31,9 @@ describe('metrics and health server', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     expect(text).toContain('dnsflow_collector_received_total{component="collector"} 3');
-    expect(text).toContain('dnsflow_collector_dropped_total{reason="spool_full",component="collector"} 1');
+    expect(text).toContain(
+      'dnsflow_collector_dropped_total{reason="spool_full",component="collector"} 1',
+    );
     expect(text).toContain('dnsflow_process_resident_memory_bytes');
   });
 
@@ -34,7 +43,10 @@ describe('metrics and health server', () => {
     ready = false;
     const res = await get('/readyz');
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ ok: false, checks: { kafka: { ok: false, detail: 'broker 127.0.0.1:9092 unreachable' } } });
+    expect(await res.json()).toEqual({
+      ok: false,
+      checks: { kafka: { ok: false, detail: 'broker 127.0.0.1:9092 unreachable' } },
+    });
     expect((await get('/healthz')).status).toBe(200);
   });
 
