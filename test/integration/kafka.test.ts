@@ -1,4 +1,5 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { eventually } from '../support/eventually';
 import { CompressionTypes } from 'kafkajs';
 import { createKafka } from '@dnsflow/runtime';
 import { createCodec, type DnsTransaction } from '@dnsflow/schema';
@@ -228,8 +229,16 @@ describe('Kafka (real broker)', () => {
     await consumer.disconnect();
     await producer.disconnect();
 
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [source] });
-    expect(committed?.partitions.map((p) => p.offset)).toEqual(['4']);
+    // The coordinator writes the commit marker after tx.commit() returns, so the
+    // offsets become visible to an offset fetch a moment later.
+    const offsets = await eventually(
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [source] });
+        return committed?.partitions.map((p) => p.offset);
+      },
+      (seen) => seen?.[0] === '4',
+    );
+    expect(offsets).toEqual(['4']);
     expect(await consumeAll(kafka, sink, uniqueName('it-group'), 4)).toHaveLength(4);
   });
 

@@ -1,0 +1,3 @@
+export { LinkType } from './capture/frame';
+export type { Frame } from './capture/frame';
+export type { DnsSegment, DropSink, PacketDropReason } from './decode/segment';
