@@ -1,0 +1,296 @@
+import { packetLib } from './packet-lib';
+import type { Edns, EdnsOption, Question, ResourceRecord } from '@dnsflow/schema';
+import { ipv4Text, ipv6Text } from './ip-text';
+import { rdataText } from './rdata';
+import { className, normaliseName, opcodeName, typeName } from './names';
+
+/** Header flags of one message (DO lives in EDNS, not here). */
+export interface MessageFlags {
+  aa: boolean;
+  tc: boolean;
+  rd: boolean;
+  ra: boolean;
+  ad: boolean;
+  cd: boolean;
+}
+
+/** A decoded DNS message, normalised for pairing and for the transaction record. */
+export interface DnsMessage {
+  id: number;
+  /** True for a response (QR bit). */
+  qr: boolean;
+  opcode: string;
+  flags: MessageFlags;
+  /** 12-bit response code: header RCODE plus the EDNS extended bits (RFC 6891 §6.1.3). */
+  rcodeValue: number;
+  /** First question; null when QDCOUNT is 0. */
+  question: Question | null;
+  questionCount: number;
+  answerCount: number;
+  authorityCount: number;
+  additionalCount: number;
+  answers: ResourceRecord[];
+  authorities: ResourceRecord[];
+  /** Additional records without the OPT pseudo-record. */
+  additionals: ResourceRecord[];
+  edns: Edns | null;
+  sizeBytes: number;
+  /**
+   * Set when the header and question decoded but a later record did not (a response cut
+   * by TC, or a broken record): the records before it are kept.
+   */
+  recordsError: string | null;
+}
+
+/** Why a message could not be decoded; a closed set, used as a metric label. */
+export type MalformedReason = 'header_truncated' | 'bad_question' | 'trailing_question';
+
+/** What the 12-byte header says, when at least that much arrived. */
+export interface PartialHeader {
+  id: number;
+  qr: boolean;
+  opcode: string;
+  flags: MessageFlags;
+  rcodeValue: number;
+  questionCount: number;
+}
+
+export type DecodeResult =
+  | { status: 'ok'; message: DnsMessage }
+  | {
+      status: 'malformed';
+      reason: MalformedReason;
+      detail: string;
+      header: PartialHeader | null;
+      sizeBytes: number;
+    };
+
+/** A message could carry 65535 questions by its header; one real query carries one. */
+const MAX_QUESTIONS_DECODED = 16;
+/** Per section; bounds the work one hostile message can cause. */
+const MAX_RECORDS_DECODED = 256;
+
+const OPT = 41;
+const ECS_OPTION = 8;
+
+function readHeader(buf: Buffer): PartialHeader {
+  const bits = buf.readUInt16BE(2);
+  return {
+    id: buf.readUInt16BE(0),
+    qr: (bits & 0x8000) !== 0,
+    opcode: opcodeName((bits >> 11) & 0xf),
+    flags: {
+      aa: (bits & 0x0400) !== 0,
+      tc: (bits & 0x0200) !== 0,
+      rd: (bits & 0x0100) !== 0,
+      ra: (bits & 0x0080) !== 0,
+      ad: (bits & 0x0020) !== 0,
+      cd: (bits & 0x0010) !== 0,
+    },
+    rcodeValue: bits & 0xf,
+    questionCount: buf.readUInt16BE(4),
+  };
+}
+
+function decodeName(buf: Buffer, offset: number): { name: string; next: number } {
+  const name = packetLib.name.decode(buf, offset);
+  return { name, next: offset + packetLib.name.decode.bytes };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseEdns(
+  buf: Buffer,
+  ttlOffset: number,
+  rdata: Buffer,
+): Edns & { extendedRcode: number } {
+  // OPT reuses the RR fields (RFC 6891 §6.1.2/§6.1.3): CLASS = UDP payload size,
+  // TTL = extended RCODE (8 bits), version (8 bits), flags (16 bits, DO first).
+  const udpSize = buf.readUInt16BE(ttlOffset - 2);
+  const extendedRcode = buf.readUInt8(ttlOffset);
+  const version = buf.readUInt8(ttlOffset + 1);
+  const ednsFlags = buf.readUInt16BE(ttlOffset + 2);
+  const options: EdnsOption[] = [];
+  let clientSubnet: string | null = null;
+  let at = 0;
+  while (at + 4 <= rdata.length) {
+    const code = rdata.readUInt16BE(at);
+    const len = rdata.readUInt16BE(at + 2);
+    const data = rdata.subarray(at + 4, Math.min(rdata.length, at + 4 + len));
+    options.push({ code, data: Buffer.from(data) });
+    if (code === ECS_OPTION && clientSubnet === null) clientSubnet = clientSubnetText(data);
+    at += 4 + len;
+  }
+  return {
+    version,
+    udpSize,
+    do: (ednsFlags & 0x8000) !== 0,
+    clientSubnet,
+    options,
+    extendedRcode,
+  };
+}
+
+/** ECS option (RFC 7871 §6): family, source prefix, scope prefix, truncated address. */
+function clientSubnetText(data: Buffer): string | null {
+  if (data.length < 4) return null;
+  const family = data.readUInt16BE(0);
+  const prefix = data.readUInt8(2);
+  const addr = data.subarray(4);
+  if (family === 1) {
+    const full = Buffer.alloc(4);
+    addr.copy(full, 0, 0, Math.min(4, addr.length));
+    return `${ipv4Text(full, 0)}/${prefix}`;
+  }
+  if (family === 2) {
+    const full = Buffer.alloc(16);
+    addr.copy(full, 0, 0, Math.min(16, addr.length));
+    return `${ipv6Text(full, 0)}/${prefix}`;
+  }
+  return null;
+}
+
+interface Sections {
+  answers: ResourceRecord[];
+  authorities: ResourceRecord[];
+  additionals: ResourceRecord[];
+  edns: (Edns & { extendedRcode: number }) | null;
+  error: string | null;
+}
+
+function decodeSections(buf: Buffer, start: number, counts: [number, number, number]): Sections {
+  const out: Sections = { answers: [], authorities: [], additionals: [], edns: null, error: null };
+  const targets = [out.answers, out.authorities, out.additionals];
+  let offset = start;
+  for (let s = 0; s < 3; s++) {
+    const count = Math.min(counts[s] ?? 0, MAX_RECORDS_DECODED);
+    const target = targets[s];
+    if (target === undefined) break;
+    for (let i = 0; i < count; i++) {
+      try {
+        const owner = decodeName(buf, offset);
+        if (owner.next + 10 > buf.length) throw new Error('record header cut short');
+        const type = buf.readUInt16BE(owner.next);
+        const klass = buf.readUInt16BE(owner.next + 2);
+        const ttl = buf.readUInt32BE(owner.next + 4);
+        const rdlength = buf.readUInt16BE(owner.next + 8);
+        const rdataStart = owner.next + 10;
+        if (rdataStart + rdlength > buf.length) throw new Error('RDATA runs past the message');
+        offset = rdataStart + rdlength;
+        if (type === OPT) {
+          if (s === 2 && out.edns === null) {
+            out.edns = parseEdns(buf, owner.next + 4, buf.subarray(rdataStart, offset));
+          }
+          continue;
+        }
+        target.push({
+          name: normaliseName(owner.name),
+          type: typeName(type),
+          class: className(klass & 0x7fff),
+          ttl,
+          data: rdataText(buf, type, rdataStart, rdlength),
+        });
+      } catch (err) {
+        const section = ['answer', 'authority', 'additional'][s];
+        out.error = `${section} record ${i + 1}: ${errorText(err)}`;
+        return out;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes one DNS message. Never throws: a message that cannot be read as far as its
+ * question is `malformed` with a reason; a message whose later records break keeps what
+ * decoded and says why in `recordsError`.
+ */
+export function decodeMessage(buf: Buffer): DecodeResult {
+  const sizeBytes = buf.length;
+  if (buf.length < 12) {
+    return {
+      status: 'malformed',
+      reason: 'header_truncated',
+      detail: `message has ${buf.length} bytes, a DNS header needs 12`,
+      header: null,
+      sizeBytes,
+    };
+  }
+  const header = readHeader(buf);
+  const answerCount = buf.readUInt16BE(6);
+  const authorityCount = buf.readUInt16BE(8);
+  const additionalCount = buf.readUInt16BE(10);
+  let offset = 12;
+  let question: Question | null = null;
+  const qcount = Math.min(header.questionCount, MAX_QUESTIONS_DECODED);
+  for (let i = 0; i < qcount; i++) {
+    try {
+      const q = decodeName(buf, offset);
+      if (q.next + 4 > buf.length) throw new Error('question type/class cut short');
+      const type = buf.readUInt16BE(q.next);
+      // mDNS uses the top bit of QCLASS as "unicast response wanted" (RFC 6762 §5.4).
+      const klass = buf.readUInt16BE(q.next + 2) & 0x7fff;
+      offset = q.next + 4;
+      if (question === null) {
+        question = {
+          name: normaliseName(q.name),
+          nameRaw: q.name,
+          type: typeName(type),
+          class: className(klass),
+        };
+      }
+    } catch (err) {
+      return {
+        status: 'malformed',
+        reason: i === 0 ? 'bad_question' : 'trailing_question',
+        detail: `question ${i + 1}: ${errorText(err)}`,
+        header,
+        sizeBytes,
+      };
+    }
+  }
+  const sections =
+    header.questionCount > MAX_QUESTIONS_DECODED
+      ? {
+          answers: [],
+          authorities: [],
+          additionals: [],
+          edns: null,
+          error: `${header.questionCount} questions; records not decoded`,
+        }
+      : decodeSections(buf, offset, [answerCount, authorityCount, additionalCount]);
+  const edns = sections.edns;
+  const rcodeValue = header.rcodeValue | ((edns?.extendedRcode ?? 0) << 4);
+  return {
+    status: 'ok',
+    message: {
+      id: header.id,
+      qr: header.qr,
+      opcode: header.opcode,
+      flags: header.flags,
+      rcodeValue,
+      question,
+      questionCount: header.questionCount,
+      answerCount,
+      authorityCount,
+      additionalCount,
+      answers: sections.answers,
+      authorities: sections.authorities,
+      additionals: sections.additionals,
+      edns:
+        edns === null
+          ? null
+          : {
+              version: edns.version,
+              udpSize: edns.udpSize,
+              do: edns.do,
+              clientSubnet: edns.clientSubnet,
+              options: edns.options,
+            },
+      sizeBytes,
+      recordsError: sections.error,
+    },
+  };
+}

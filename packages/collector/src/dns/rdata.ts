@@ -1,0 +1,96 @@
+import { ipv4Text, ipv6Text } from './ip-text';
+import { normaliseName } from './names';
+import { packetLib } from './packet-lib';
+
+function nameAt(buf: Buffer, offset: number): { name: string; next: number } {
+  const name = packetLib.name.decode(buf, offset);
+  return { name: normaliseName(name), next: offset + packetLib.name.decode.bytes };
+}
+
+/** Bytes as an RFC 1035 §5.1 quoted string: `"` and `\\` escaped, bytes outside
+ * printable ASCII as \\DDD. */
+function quoted(buf: Buffer, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i] ?? 0;
+    if (c === 0x22 || c === 0x5c) text += `\\${String.fromCharCode(c)}`;
+    else if (c >= 0x20 && c < 0x7f) text += String.fromCharCode(c);
+    else text += `\\${c.toString().padStart(3, '0')}`;
+  }
+  return `"${text}"`;
+}
+
+/** A sequence of length-prefixed character-strings (TXT, HINFO), space separated. */
+function characterStrings(buf: Buffer, start: number, end: number): string {
+  const parts: string[] = [];
+  let at = start;
+  while (at < end) {
+    const stop = Math.min(end, at + 1 + (buf[at] ?? 0));
+    parts.push(quoted(buf, at + 1, stop));
+    at = stop;
+  }
+  return parts.join(' ');
+}
+
+/** RFC 3597 §5 generic form for RDATA without a presentation form here. */
+function generic(buf: Buffer, start: number, length: number): string {
+  if (length === 0) return '\\# 0';
+  return `\\# ${length} ${buf.toString('hex', start, start + length)}`;
+}
+
+/**
+ * Presentation text of one record's RDATA (RFC 1035 §5.1 style): an address, a target
+ * name, "preference exchange", quoted strings, ...; the RFC 3597 generic form for types
+ * without one and for RDATA that does not parse as its type says.
+ */
+export function rdataText(buf: Buffer, type: number, start: number, length: number): string {
+  const end = start + length;
+  try {
+    switch (type) {
+      case 1: // A
+        return length === 4 ? ipv4Text(buf, start) : generic(buf, start, length);
+      case 28: // AAAA
+        return length === 16 ? ipv6Text(buf, start) : generic(buf, start, length);
+      case 2: // NS
+      case 5: // CNAME
+      case 12: // PTR
+      case 39: // DNAME
+        return nameAt(buf, start).name;
+      case 15: {
+        // MX
+        const exchange = nameAt(buf, start + 2).name;
+        return `${buf.readUInt16BE(start)} ${exchange}`;
+      }
+      case 6: {
+        // SOA
+        const mname = nameAt(buf, start);
+        const rname = nameAt(buf, mname.next);
+        const n = rname.next;
+        if (n + 20 > end) return generic(buf, start, length);
+        const nums = [0, 4, 8, 12, 16].map((i) => buf.readUInt32BE(n + i));
+        return `${mname.name} ${rname.name} ${nums.join(' ')}`;
+      }
+      case 13: // HINFO
+      case 16: // TXT
+      case 99: // SPF
+        return characterStrings(buf, start, end);
+      case 33: {
+        // SRV
+        if (length < 7) return generic(buf, start, length);
+        const target = nameAt(buf, start + 6).name;
+        return `${buf.readUInt16BE(start)} ${buf.readUInt16BE(start + 2)} ${buf.readUInt16BE(start + 4)} ${target}`;
+      }
+      case 257: {
+        // CAA (RFC 8659 §4.1.1)
+        const tagLen = buf[start + 1] ?? 0;
+        const tag = buf.toString('latin1', start + 2, start + 2 + tagLen);
+        const value = quoted(buf, start + 2 + tagLen, end);
+        return `${buf[start] ?? 0} ${tag} ${value}`;
+      }
+      default:
+        return generic(buf, start, length);
+    }
+  } catch {
+    return generic(buf, start, length);
+  }
+}

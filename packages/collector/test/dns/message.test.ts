@@ -1,0 +1,164 @@
+import * as dnsPacket from 'dns-packet';
+import { decodeMessage, type DnsMessage } from '../../src/dns/message';
+
+function decoded(buf: Buffer): DnsMessage {
+  const result = decodeMessage(buf);
+  if (result.status !== 'ok')
+    throw new Error(`expected ok, got ${result.reason}: ${result.detail}`);
+  return result.message;
+}
+
+describe('decodeMessage', () => {
+  it('normalises the question name and keeps the 0x20 case in nameRaw', () => {
+    const buf = dnsPacket.encode({
+      type: 'query',
+      id: 4242,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: 'AAAA', name: 'WwW.ExAmPlE.Org.' as string }],
+    });
+    const m = decoded(buf);
+    expect(m.id).toBe(4242);
+    expect(m.qr).toBe(false);
+    expect(m.flags.rd).toBe(true);
+    expect(m.question).toEqual({
+      name: 'www.example.org',
+      nameRaw: 'WwW.ExAmPlE.Org',
+      type: 'AAAA',
+      class: 'IN',
+    });
+    expect(m.sizeBytes).toBe(buf.length);
+  });
+
+  it('presents answers, authorities and EDNS with client subnet and the extended rcode', () => {
+    const buf = dnsPacket.encode({
+      type: 'response',
+      id: 7,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE,
+      questions: [{ type: 'A', name: 'example.org' }],
+      answers: [
+        { type: 'CNAME', name: 'example.org', ttl: 60, data: 'Edge.Example.NET' },
+        { type: 'A', name: 'edge.example.net', ttl: 30, data: '192.0.2.10' },
+        { type: 'AAAA', name: 'edge.example.net', ttl: 30, data: '2001:db8:0:0:0:0:0:1' },
+        {
+          type: 'MX',
+          name: 'example.org',
+          ttl: 5,
+          data: { preference: 10, exchange: 'mx.example.org' },
+        },
+        { type: 'TXT', name: 'example.org', ttl: 5, data: ['v=spf1 -all', 'say "hi"'] },
+        {
+          type: 'SRV',
+          name: '_x._tcp.example.org',
+          ttl: 5,
+          data: { priority: 1, weight: 2, port: 53, target: 'ns.example.org' },
+        },
+      ],
+      authorities: [
+        {
+          type: 'SOA',
+          name: 'example.org',
+          ttl: 300,
+          data: {
+            mname: 'ns.example.org',
+            rname: 'hostmaster.example.org',
+            serial: 1,
+            refresh: 2,
+            retry: 3,
+            expire: 4,
+            minimum: 5,
+          },
+        },
+      ],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          extendedRcode: 1,
+          flags: dnsPacket.DNSSEC_OK,
+          options: [
+            {
+              code: 'CLIENT_SUBNET',
+              family: 1,
+              sourcePrefixLength: 24,
+              scopePrefixLength: 0,
+              ip: '198.51.100.0',
+            },
+          ],
+        } as dnsPacket.Answer,
+      ],
+    });
+    const m = decoded(buf);
+    expect(m.flags).toMatchObject({ aa: true, ra: true, tc: false });
+    expect(m.answers.map((a) => `${a.name} ${a.ttl} ${a.type} ${a.data}`)).toEqual([
+      'example.org 60 CNAME edge.example.net',
+      'edge.example.net 30 A 192.0.2.10',
+      'edge.example.net 30 AAAA 2001:db8::1',
+      'example.org 5 MX 10 mx.example.org',
+      'example.org 5 TXT "v=spf1 -all" "say \\"hi\\""',
+      '_x._tcp.example.org 5 SRV 1 2 53 ns.example.org',
+    ]);
+    expect(m.authorities[0]?.data).toBe('ns.example.org hostmaster.example.org 1 2 3 4 5');
+    expect(m.additionals).toEqual([]);
+    expect(m.additionalCount).toBe(1);
+    expect(m.edns).toMatchObject({
+      version: 0,
+      udpSize: 1232,
+      do: true,
+      clientSubnet: '198.51.100.0/24',
+    });
+    expect(m.edns?.options.map((o) => o.code)).toEqual([8]);
+    // Header RCODE 0 with extended bits 1: 16 = BADVERS (RFC 6891 §6.1.3).
+    expect(m.rcodeValue).toBe(16);
+  });
+
+  it('reports a short message as malformed with the reason', () => {
+    const result = decodeMessage(Buffer.from([1, 2, 3]));
+    expect(result).toMatchObject({ status: 'malformed', reason: 'header_truncated', header: null });
+  });
+
+  it('reports a compression pointer loop in the question as malformed, keeping the header', () => {
+    const buf = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
+    const result = decodeMessage(buf);
+    expect(result.status).toBe('malformed');
+    if (result.status !== 'malformed') return;
+    expect(result.reason).toBe('bad_question');
+    expect(result.header?.id).toBe(0x1234);
+    expect(result.detail).toMatch(/pointer/);
+  });
+
+  it('keeps the records before a broken one and says where it broke', () => {
+    const good = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'a.example' }],
+      answers: [
+        { type: 'A', name: 'a.example', ttl: 1, data: '192.0.2.1' },
+        { type: 'A', name: 'a.example', ttl: 1, data: '192.0.2.2' },
+      ],
+    });
+    const cut = good.subarray(0, good.length - 3);
+    const m = decoded(cut);
+    expect(m.answers.map((a) => a.data)).toEqual(['192.0.2.1']);
+    expect(m.answerCount).toBe(2);
+    expect(m.recordsError).toMatch(/answer record 2/);
+  });
+
+  it('names unknown types and classes the RFC 3597 way', () => {
+    const buf = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'x.example' }],
+      answers: [
+        {
+          type: 'UNKNOWN_65280' as 'A',
+          name: 'x.example',
+          ttl: 1,
+          data: Buffer.from('abcd', 'hex') as unknown as string,
+        },
+      ],
+    });
+    const m = decoded(buf);
+    expect(m.answers[0]).toMatchObject({ type: 'TYPE65280', data: '\\# 2 abcd' });
+  });
+});
