@@ -14,7 +14,7 @@ describe('decodeMessage', () => {
       type: 'query',
       id: 4242,
       flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type: 'AAAA', name: 'WwW.ExAmPlE.Org.' as string }],
+      questions: [{ type: 'AAAA', name: 'WwW.ExAmPlE.Org.' }],
     });
     const m = decoded(buf);
     expect(m.id).toBe(4242);
