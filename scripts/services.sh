@@ -22,6 +22,8 @@
 #                                             SCRAM-SHA-256 and SCRAM-SHA-512
 #                                                          dnsflow-scram / dnsflow-scram-secret
 #             CONTROLLER      127.0.0.1:9093  (KRaft controller, not for clients)
+#             OUTAGE          127.0.0.1:9095  advertised as 127.0.0.1:9096, where a test
+#                                             runs a relay it can cut (Kafka outage tests)
 #   es        http://127.0.0.1:9200   security off
 #   es-secure https://127.0.0.1:9201  security on, TLS on HTTP with a CA made here:
 #             <state>/es-secure/certs/ca.crt; users elastic / dnsflow-elastic (built-in,
@@ -42,6 +44,8 @@ HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
 KAFKA_SASL_PORT=9094
+KAFKA_OUTAGE_PORT=9095        # broker side of the outage listener (see kafka_write_config)
+KAFKA_OUTAGE_RELAY_PORT=9096  # advertised; a test's relay listens here
 ES_HTTP_PORT=9200
 ES_TRANSPORT_PORT=9300
 ES_SECURE_HTTP_PORT=9201
@@ -270,9 +274,12 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# OUTAGE advertises a port nothing listens on: a test runs a TCP relay there that it can
+# cut and restore, so clients see a real broker become unreachable and come back without
+# stopping the broker other tests share.
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,OUTAGE://$HOST:$KAFKA_OUTAGE_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,OUTAGE://$HOST:$KAFKA_OUTAGE_RELAY_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,OUTAGE:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 
 # SASL on its own listener. PLAIN users live in the JAAS line (user_<name>="<password>");
@@ -361,7 +368,7 @@ kafka_wait() {
 kafka_healthy() { port_open "$HOST" "$KAFKA_PORT"; }
 kafka_logfiles() { printf '%s\n' "$KAFKA_LOG"; }
 kafka_endpoint() { printf '%s\n' "$HOST:$KAFKA_PORT"; }
-kafka_ports() { printf '%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; }
+kafka_ports() { printf '%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT" "$KAFKA_OUTAGE_PORT"; }
 kafka_status_extra() { :; }
 
 # ================================================================= Elasticsearch
