@@ -1,3 +1,11 @@
 export { LinkType } from './capture/frame';
 export type { Frame } from './capture/frame';
 export type { DnsSegment, DropSink, PacketDropReason } from './decode/segment';
+export { CaptureFileError } from './errors';
+export { framesFromBuffer, readCaptureBatches, readCaptureFile } from './capture/pcap-file';
+export type { CaptureReadOptions } from './capture/pcap-file';
+export { createPacketDecoder } from './decode/packet';
+export type { PacketDecoder, PacketDecoderOptions, PacketDecoderStats } from './decode/packet';
+export { ipv4AddressText, ipv6AddressText } from './decode/address';
+export type { FragmentOptions } from './decode/fragments';
+export type { TcpStreamOptions } from './decode/tcp-stream';
