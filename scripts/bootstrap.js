@@ -52,5 +52,6 @@ function ensureDeps() {
 }
 
 ensureNodeVersion();
+if (all || args.has('--deps')) run('bash', ['scripts/system-deps.sh']); // native addons build in npm ci
 if (all || args.has('--deps')) ensureDeps();
 if (all || args.has('--services')) run('bash', ['scripts/services.sh', 'install', 'all']);

@@ -25,3 +25,7 @@ export { createPipeline, decodeCaptureFile } from './pipeline';
 export type { DecodedCapture, DnsPipeline, PipelineConfig, PipelineHooks } from './pipeline';
 export { fileSource, startCollector } from './collector';
 export type { FrameSource, InterfaceStats, RunningCollector } from './collector';
+export { CaptureInterfaceError } from './errors';
+export type { CaptureInterfaceProblem } from './errors';
+export { LiveCapture, buildDnsFilter, liveSource } from './capture/live';
+export type { LiveCaptureOptions, LiveInterface, LiveInterfaceStats } from './capture/live';
