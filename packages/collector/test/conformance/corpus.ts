@@ -1,0 +1,251 @@
+// Runs every case of the peer corpus through dnsflow and classifies it. Shared by the
+// conformance test and by scripts/conformance.js, which writes REPORT.md from it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  collectorConfigSchema,
+  decodeCaptureFile,
+  readCaptureFile,
+  type CollectorConfig,
+} from '@dnsflow/collector';
+import { loadConfig } from '@dnsflow/runtime';
+import type { DnsTransaction } from '@dnsflow/schema';
+import { compareSuricata, disabledParsers } from './compare-suricata';
+import { compareZeek } from './compare-zeek';
+import { listSuricataCases, loadSuricataCase, type SuricataCase } from './suricata';
+import { listZeekCases, loadZeekCase, type ZeekCase } from './zeek';
+
+/** The corpus lives outside the repository (see the report's header). */
+export const DEFAULT_CORPUS = process.env.DNSFLOW_CORPUS ?? '/work/shared/corpus';
+
+/** matched: every compared expectation holds. differs: one does not. unsupported: out of scope or nothing to compare. */
+export type CaseStatus = 'matched' | 'differs' | 'unsupported';
+
+/** The outcome of one case. */
+export interface CaseResult {
+  /** `zeek/<test>` or `suricata-verify/<test>`. */
+  id: string;
+  status: CaseStatus;
+  /** One line: why the case has this status. */
+  reason: string;
+  differences: string[];
+  notCompared: string[];
+  /** Ports and pairing timeout used, when not the defaults. */
+  settings: string | null;
+}
+
+const OUT_OF_SCOPE: Array<[RegExp, string]> = [
+  [/over-http2/, 'DNS over HTTP/2 (needs an HTTP/2 decoder)'],
+  [/\bteredo\b/, 'Teredo tunnel (IPv6 in UDP)'],
+  [/\bgeneve\b/, 'Geneve tunnel'],
+  [/\bvxlan\b/, 'VXLAN tunnel'],
+  [/\bgtp-u\b/, 'GTP-U tunnel'],
+  [/\bgre-over-udp\b/, 'GRE over UDP tunnel'],
+  [/\bgre\b/, 'GRE tunnel'],
+  [/\bipip\b/, 'IP-in-IP tunnel'],
+  [/linktype=10\b/, 'FDDI link type (10)'],
+];
+
+/** The MANIFEST's scan of each case (transport and features columns), by case id. */
+function manifestFeatures(corpus: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const file = join(corpus, 'MANIFEST.md');
+  if (!existsSync(file)) return out;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /-> `((?:zeek|suricata-verify)\/[^`]+)`[^|]*\|[^|]*\|([^|]*)\|([^|]*)\|/.exec(line);
+    if (m?.[1] !== undefined) out.set(m[1], `${m[1]} ${m[2] ?? ''} ${m[3] ?? ''}`);
+  }
+  return out;
+}
+
+function scopeOf(id: string, features: Map<string, string>): string | null {
+  const text = `${id} ${features.get(id) ?? ''}`;
+  for (const [re, reason] of OUT_OF_SCOPE) if (re.test(text)) return reason;
+  return null;
+}
+
+function baseConfig(): CollectorConfig {
+  return loadConfig(collectorConfigSchema, {});
+}
+
+/** Capture time of every frame → its 1-based number in the file (Suricata's pcap_cnt). */
+async function frameTimes(pcap: string): Promise<Map<number, number[]>> {
+  const times = new Map<number, number[]>();
+  let n = 0;
+  try {
+    for await (const frame of readCaptureFile(pcap)) {
+      n++;
+      const list = times.get(frame.tsUs) ?? [];
+      list.push(n);
+      times.set(frame.tsUs, list);
+    }
+  } catch {
+    // A truncated file: the frames read so far are numbered.
+  }
+  return times;
+}
+
+async function decode(
+  pcap: string,
+  ports: number[],
+  timeoutMs: number,
+): Promise<{ transactions: DnsTransaction[]; error: Error | null }> {
+  const config = baseConfig();
+  config.capture.ports = ports;
+  config.pairing.timeoutMs = timeoutMs;
+  const { transactions, error } = await decodeCaptureFile(pcap, config);
+  return { transactions, error };
+}
+
+function finish(
+  id: string,
+  scope: string | null,
+  differences: string[],
+  notCompared: string[],
+  settings: string | null,
+  compared: boolean,
+): CaseResult {
+  if (differences.length === 0 && compared) {
+    return {
+      id,
+      status: 'matched',
+      reason: 'all compared expectations hold',
+      differences,
+      notCompared,
+      settings,
+    };
+  }
+  if (scope !== null) {
+    return { id, status: 'unsupported', reason: scope, differences, notCompared, settings };
+  }
+  if (!compared) {
+    return {
+      id,
+      status: 'unsupported',
+      reason: notCompared[0] ?? 'nothing to compare',
+      differences,
+      notCompared,
+      settings,
+    };
+  }
+  return {
+    id,
+    status: 'differs',
+    reason: differences[0] ?? '',
+    differences,
+    notCompared,
+    settings,
+  };
+}
+
+async function runZeek(corpus: string, c: ZeekCase, scope: string | null): Promise<CaseResult> {
+  const id = `zeek/${c.name}`;
+  if (c.expectations.length === 0) {
+    return finish(id, scope, [], [c.noExpectation ?? 'no dns.log'], null, false);
+  }
+  const differences: string[] = [];
+  const notCompared = ['ts and uid (masked in the baselines); rejected (a Zeek verdict)'];
+  const settings: string[] = [];
+  for (const e of c.expectations) {
+    // Ports and timeout come from the baseline: the ports its rows use, and an rtt
+    // longer than the default pairing timeout.
+    const ports = new Set([53]);
+    let maxRttS = 0;
+    for (const row of e.log.rows) {
+      const p = Number(row['id.resp_p']);
+      if (Number.isInteger(p) && p > 0 && p !== 137) ports.add(p);
+      const rtt = Number(row.rtt);
+      if (Number.isFinite(rtt)) maxRttS = Math.max(maxRttS, rtt);
+    }
+    const timeoutMs = Math.max(5000, Math.ceil(maxRttS * 1000) + 1000);
+    if (ports.size > 1 || timeoutMs !== 5000) {
+      settings.push(`ports ${[...ports].join(',')}, timeoutMs ${timeoutMs}`);
+    }
+    const { transactions, error } = await decode(e.pcap, [...ports], timeoutMs);
+    if (error !== null) notCompared.push(`capture read stopped early: ${error.message}`);
+    if (!e.zeekArgs.includes('-C')) {
+      notCompared.push(
+        'zeek ran without -C (it drops packets with bad checksums; dnsflow does not check them)',
+      );
+    }
+    const r = compareZeek(e, transactions, c.script);
+    differences.push(...r.differences);
+    notCompared.push(...r.notCompared);
+  }
+  void corpus;
+  return finish(
+    id,
+    scope,
+    differences,
+    notCompared,
+    settings.length ? settings.join('; ') : null,
+    true,
+  );
+}
+
+async function runSuricata(c: SuricataCase, scope: string | null): Promise<CaseResult> {
+  const id = `suricata-verify/${c.name}`;
+  if (c.pcap === null) return finish(id, scope, [], ['no pcap in the case'], null, false);
+  const disabled = disabledParsers(c);
+  if (disabled !== null) {
+    return finish(
+      id,
+      scope,
+      [],
+      [`the checks test Suricata's own parser switches (${disabled} disabled in suricata.yaml)`],
+      null,
+      false,
+    );
+  }
+  const ports = new Set([53]);
+  for (const f of c.filters) {
+    if (f.match.event_type === 'mdns') ports.add(5353);
+    for (const k of ['src_port', 'dest_port']) {
+      const p = Number(f.match[k]);
+      if ((f.match.event_type === 'dns' || f.match.event_type === 'mdns') && p > 0 && p < 1024) {
+        ports.add(p);
+      }
+    }
+  }
+  const { transactions, error } = await decode(c.pcap, [...ports], 5000);
+  const r = compareSuricata(c, transactions, await frameTimes(c.pcap));
+  const notCompared = [...r.notCompared];
+  if (error !== null) notCompared.push(`capture read stopped early: ${error.message}`);
+  for (const p of r.partial) notCompared.push(`partly compared: ${p}`);
+  const settings = ports.size > 1 ? `ports ${[...ports].join(',')}` : null;
+  if (r.compared === 0) {
+    return finish(
+      id,
+      scope,
+      [],
+      ['no check on DNS records (only alerts, flows, stats or scripts)', ...notCompared],
+      settings,
+      false,
+    );
+  }
+  return finish(id, scope, r.differences, notCompared, settings, true);
+}
+
+/** Runs one case by id (`zeek/...` or `suricata-verify/...`). */
+export async function runCase(id: string, corpus = DEFAULT_CORPUS): Promise<CaseResult> {
+  const scope = scopeOf(id, manifestFeatures(corpus));
+  if (id.startsWith('zeek/')) {
+    return runZeek(corpus, loadZeekCase(corpus, id.slice('zeek/'.length)), scope);
+  }
+  return runSuricata(loadSuricataCase(corpus, id.slice('suricata-verify/'.length)), scope);
+}
+
+/** Every case id of the corpus, Zeek first. */
+export function listCases(corpus = DEFAULT_CORPUS): string[] {
+  return [
+    ...listZeekCases(corpus).map((n) => `zeek/${n}`),
+    ...listSuricataCases(corpus).map((n) => `suricata-verify/${n}`),
+  ];
+}
+
+/** Runs every case of the corpus. */
+export async function runAll(corpus = DEFAULT_CORPUS): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const id of listCases(corpus)) results.push(await runCase(id, corpus));
+  return results;
+}
