@@ -170,7 +170,12 @@ function compareRow(
     ['RD', 'rd'],
     ['RA', 'ra'],
   ];
+  // Zeek's DNS script sets AA and RA while logging answer records, and RD from the
+  // query: a row without answers keeps AA/RA false, a lone response keeps RD false.
+  const hasAnswers = zeekList(log, row.answers).length > 0;
   for (const [column, flag] of flags) {
+    if ((column === 'AA' || column === 'RA') && !hasAnswers && 'answers' in row) continue;
+    if (column === 'RD' && status === 'ORPHAN') continue;
     const v = cell(log, row, column);
     if (v !== null && (v === 'T') !== tx.flags[flag]) diff(column, v, tx.flags[flag]);
   }
