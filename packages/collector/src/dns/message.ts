@@ -1,6 +1,6 @@
 import { packetLib } from './packet-lib';
 import type { Edns, EdnsOption, Question, ResourceRecord } from '@dnsflow/schema';
-import { ipv4Text, ipv6Text } from './ip-text';
+import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { rdataText } from './rdata';
 import { className, normaliseName, opcodeName, typeName } from './names';
 

@@ -1,4 +1,4 @@
-import { ipv4Text, ipv6Text } from './ip-text';
+import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { normaliseName } from './names';
 import { packetLib } from './packet-lib';
 
