@@ -250,15 +250,19 @@ export class Pairer {
       return;
     }
     const first = entry.response;
+    const otherVantage = !sameEndpoint(at.src, first.at.src);
+    // A copy is the same response seen again: from the other side of a NAT, or the same
+    // bytes on another interface. The same bytes from the same source on the same
+    // interface are a second response the server really sent.
     const copy =
       at.tsUs - first.at.tsUs <= this.windowUs &&
-      (!sameEndpoint(at.src, first.at.src) || raw.equals(first.raw));
+      (otherVantage || (raw.equals(first.raw) && at.iface !== first.at.iface));
     if (copy) {
       this.events.captureDuplicate('response');
       if (fromOther && entry.answeredBy === null) entry.answeredBy = at.src;
       // The client-side copy (source = the address the client asked) is what the client
       // received; prefer it as the transaction's response.
-      if (!fromOther) entry.response = { at, message, raw };
+      if (otherVantage && !fromOther) entry.response = { at, message, raw };
       return;
     }
     entry.duplicateResponses++;

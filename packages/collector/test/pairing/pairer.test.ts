@@ -139,6 +139,18 @@ describe('Pairer', () => {
     expect(h.out.map((t) => [t.status, t.duplicateResponses])).toEqual([['ANSWERED', 1]]);
   });
 
+  it('counts the same response sent twice by the server as a duplicate, latency from the first', () => {
+    const h = harness();
+    h.pairer.handle(seg(T0, client, serviceIp, query(4)));
+    h.pairer.handle(seg(T0 + 214, serviceIp, client, answer(4)));
+    h.pairer.handle(seg(T0 + 302, serviceIp, client, answer(4)));
+    h.pairer.flush();
+    expect(h.out.map((t) => [t.status, t.latencyUs, t.duplicateResponses])).toEqual([
+      ['ANSWERED', 214, 1],
+    ]);
+    expect(h.counts['dup:response']).toBeUndefined();
+  });
+
   it('closes a pending query with a note when its id is reused for a new question', () => {
     const h = harness();
     h.pairer.handle(seg(T0, client, serviceIp, query(11, 'one.example')));
