@@ -111,7 +111,7 @@ async function readTopic(kafka: Kafka, topic: string, expected: number): Promise
     await consumer.run({
       eachMessage: async ({ message }) => {
         const decoded = codec.decode(message.value ?? Buffer.alloc(0));
-        if (decoded.status !== 'ok') throw new Error(`undecodable record: ${decoded.reason}`);
+        if (decoded.status !== 'ok') throw new Error(`undecodable record: ${decoded.error.message}`);
         out.push(decoded.value);
         return Promise.resolve();
       },

@@ -85,7 +85,7 @@ describe('decodeMessage', () => {
               ip: '198.51.100.0',
             },
           ],
-        } as dnsPacket.Answer,
+        } as unknown as dnsPacket.Answer,
       ],
     });
     const m = decoded(buf);

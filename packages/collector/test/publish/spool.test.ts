@@ -68,7 +68,7 @@ describe('Spool', () => {
       .sort();
     const path = join(dir, firstFile as string);
     const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0xff; // flip a payload bit: CRC no longer matches
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // CRC no longer matches
     writeFileSync(path, bytes);
     const reopened = new Spool({ dir, maxBytes: 1 << 20, segmentBytes: 1 });
     const { records, corruptBytes } = reopened.read(10);
