@@ -9,19 +9,17 @@ import {
   type CollectorConfig,
   type Frame,
   type FrameSource,
-  type RunningCollector,
 } from '@dnsflow/collector';
 import { createKafka, loadConfig } from '@dnsflow/runtime';
-import { createCodec, type DnsTransaction } from '@dnsflow/schema';
+import type { DnsTransaction } from '@dnsflow/schema';
 import { dnsQuery, dnsResponse, ipv4, udp } from '../../packages/collector/test/support/packets';
 import { eventually } from '../support/eventually';
+import { metricValue, readTopic } from '../support/collector';
 import { KAFKA_OUTAGE_BROKER, KAFKA_OUTAGE_RELAY, Relay } from '../support/relay';
 import { kafkaConfig, testLog, uniqueName } from '../support/services';
 
 // The collector against the real broker: what it publishes, and that a Kafka outage loses
 // nothing (records go to the disk spool and are replayed, also across a restart).
-
-const codec = createCodec<DnsTransaction>('DnsTransaction');
 
 /** Frames of `count` transactions from distinct clients: every third unanswered. */
 function transactionFrames(count: number, startUs: number, idBase = 0): Frame[] {
@@ -100,38 +98,6 @@ function collectorConfig(topic: string, spoolDir: string, brokers: string[]): Co
   config.metrics = { ...config.metrics, enabled: true, port: 0 };
   config.pairing.timeoutMs = 2000;
   return config;
-}
-
-async function readTopic(kafka: Kafka, topic: string, expected: number): Promise<DnsTransaction[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('it-collector-read') });
-  const out: DnsTransaction[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const decoded = codec.decode(message.value ?? Buffer.alloc(0));
-        if (decoded.status !== 'ok') throw new Error(`undecodable record: ${decoded.error.message}`);
-        out.push(decoded.value);
-        return Promise.resolve();
-      },
-    });
-    // Wait for everything expected, then a little longer to catch extras.
-    await eventually(
-      () => Promise.resolve(out.length),
-      (n) => n >= expected,
-      60_000,
-    );
-    await new Promise((r) => setTimeout(r, 1000));
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
-}
-
-async function metricValue(collector: RunningCollector, name: string): Promise<number> {
-  const metric = await collector.registry.getSingleMetric(name)?.get();
-  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 }
 
 function uniqueByQuestion(txs: DnsTransaction[]): Map<string, DnsTransaction> {
