@@ -30,7 +30,8 @@ export interface ConfigSources {
 
 const SECRET_KEY = /pass(word)?|secret|token|api_?key|credential|private/i;
 
-type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'other';
+type Kind =
+  'string' | 'number' | 'boolean' | 'array' | 'number[]' | 'boolean[]' | 'object' | 'other';
 
 /** The zod definition below wrappers (optional, default, nullable, pipes). */
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -61,7 +62,12 @@ function kindAt(schema: z.ZodType, path: readonly string[]): Kind | undefined {
     if (def.type === 'string' || def.type === 'enum' || def.type === 'literal') return 'string';
     if (def.type === 'number' || def.type === 'int' || def.type === 'bigint') return 'number';
     if (def.type === 'boolean') return 'boolean';
-    if (def.type === 'array') return 'array';
+    if (def.type === 'array') {
+      // Elements are coerced too, so `--capture.ports=53,5353` gives numbers.
+      const element = (def as { element?: z.ZodType }).element;
+      const inner = element ? kindAt(element, []) : undefined;
+      return inner === 'number' ? 'number[]' : inner === 'boolean' ? 'boolean[]' : 'array';
+    }
     if (def.type === 'object' || def.type === 'record') return 'object';
     return 'other';
   }
@@ -83,8 +89,13 @@ function coerce(text: string, kind: Kind | undefined): Json {
       if (/^(false|0|no|off)$/i.test(trimmed)) return false;
       return text;
     case 'array':
+    case 'number[]':
+    case 'boolean[]': {
       if (trimmed.startsWith('[')) return tryJson(trimmed);
-      return trimmed === '' ? [] : trimmed.split(',').map((s) => s.trim());
+      const items = trimmed === '' ? [] : trimmed.split(',').map((s) => s.trim());
+      if (kind === 'array') return items;
+      return items.map((item) => coerce(item, kind === 'number[]' ? 'number' : 'boolean'));
+    }
     case 'object':
     case 'other':
       return trimmed.startsWith('{') || trimmed.startsWith('[') ? tryJson(trimmed) : text;

@@ -45,6 +45,21 @@ describe('loadConfig', () => {
     expect(config.dryRun).toBe(true);
   });
 
+  it('turns comma lists into arrays of the element type the schema wants', () => {
+    const withPorts = z.strictObject({
+      ports: z.array(z.number().int()).default([53]),
+      flags: z.array(z.boolean()).default([]),
+    });
+    const config = loadConfig(withPorts, {
+      env: { DNSFLOW_FLAGS: 'true,no' },
+      flags: ['--ports=53, 5353'],
+    });
+    expect(config).toEqual({ ports: [53, 5353], flags: [true, false] });
+    expect(problemsOf(() => loadConfig(withPorts, { flags: ['--ports=53,dns'] }))).toMatch(
+      /ports\.1: expected number, found string "dns"/,
+    );
+  });
+
   it('keeps numeric-looking strings as strings where the schema wants text', () => {
     const config = loadConfig(schema, {
       env: {
