@@ -1,4 +1,4 @@
-import { CompressionTypes } from 'kafkajs';
+import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import {
   createKafka,
@@ -69,6 +69,9 @@ export async function startCollector(
   const codec = createCodec<DnsTransaction>('DnsTransaction');
   const kafka = createKafka(config.kafka, log);
   const kafkaProducer = kafka.producer({
+    // Murmur2 like the Java client: the same client IP lands on the same partition
+    // whichever client produced it.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     // Bounded so a send to an unreachable broker fails and the records go to the spool;
@@ -91,6 +94,7 @@ export async function startCollector(
       batchSize: config.publish.batchSize,
       lingerMs: config.publish.lingerMs,
       maxQueued: config.publish.maxQueued,
+      sendTimeoutMs: config.publish.sendTimeoutMs,
       retryInitialMs: config.publish.retryInitialMs,
       retryMaxMs: config.publish.retryMaxMs,
     },

@@ -70,6 +70,8 @@ export const collectorConfigSchema = z.strictObject({
       lingerMs: z.number().int().positive().default(100),
       maxQueued: z.number().int().positive().default(20_000),
       compression: z.enum(['gzip', 'none']).default('gzip'),
+      /** Unacknowledged this long, a send counts as failed and its records are spooled. */
+      sendTimeoutMs: z.number().int().positive().default(10_000),
       retryInitialMs: z.number().int().positive().default(500),
       retryMaxMs: z.number().int().positive().default(30_000),
     })

@@ -1,4 +1,4 @@
-import type { DnsTransaction, Endpoint } from '@dnsflow/schema';
+import type { DnsTransaction, Endpoint, Question } from '@dnsflow/schema';
 import type { DnsSegment } from '../decode/segment';
 import { decodeMessage, type DnsMessage, type MalformedReason } from '../dns/message';
 import {
@@ -42,18 +42,26 @@ export interface PairingEvents {
 export type Emit = (tx: DnsTransaction) => void;
 
 interface Entry {
-  keys: string[];
+  key: string;
+  /** Keys of copies of the query seen toward another server (after NAT); rare. */
+  aliases: string[] | null;
   dupKey: string;
   client: Endpoint;
   server: Endpoint;
   answeredBy: Endpoint | null;
-  query: { at: Sighting; message: DnsMessage };
+  /**
+   * The query as sighted, its question and its raw bytes. The decoded message is rebuilt
+   * from the bytes when the transaction is emitted: a pending query then costs its bytes
+   * plus a few small objects, which is what keeps 100,000 of them within a small RSS.
+   */
+  query: { at: Sighting; raw: Buffer; question: Question | null };
   lastQueryTsUs: number;
   response: { at: Sighting; message: DnsMessage; raw: Buffer } | null;
   broken: BrokenMessage | null;
   brokenTsUs: number | null;
   duplicateResponses: number;
-  notes: string[];
+  /** Allocated on the first note: most transactions have none. */
+  notes: string[] | null;
   /** Emission time once answered (response time + duplicate window). */
   lingerUntilUs: number;
 }
@@ -133,7 +141,7 @@ export class Pairer {
     const message = decoded.message;
     if (message.recordsError !== null) this.events.recordsIncomplete();
     if (message.qr) this.onResponse(at, message, segment.payload);
-    else this.onQuery(at, message);
+    else this.onQuery(at, message, segment.payload);
   }
 
   /** Moves packet time forward: emits what timed out or finished lingering. */
@@ -154,7 +162,7 @@ export class Pairer {
   flush(note?: string): void {
     for (const entry of this.lingering.keys()) this.finish(entry, 'ANSWERED');
     for (const entry of this.waiting.keys()) {
-      if (note !== undefined) entry.notes.push(note);
+      if (note !== undefined) addNote(entry, note);
       this.finish(entry, entry.broken !== null ? 'MALFORMED' : 'UNANSWERED');
     }
   }
@@ -163,25 +171,25 @@ export class Pairer {
     return `${transport}|${endpointKey(client)}|${endpointKey(server)}|${id}`;
   }
 
+  /** Client and id only (the question is compared on a hit): a short key per query. */
   private dupKey(transport: string, client: Endpoint, message: DnsMessage): string {
-    const q = message.question;
-    return `${transport}|${endpointKey(client)}|${message.id}|${q?.name ?? ''}|${q?.type ?? ''}`;
+    return `${transport}|${endpointKey(client)}|${message.id}`;
   }
 
-  private onQuery(at: Sighting, message: DnsMessage): void {
+  private onQuery(at: Sighting, message: DnsMessage, raw: Buffer): void {
     const key = this.key(at.transport, at.src, at.dst, message.id);
     const existing = this.byKey.get(key);
     if (existing !== undefined) {
-      if (existing.response === null && sameQuestion(existing.query.message, message)) {
+      if (existing.response === null && sameQuestion(existing.query.question, message.question)) {
         if (at.tsUs - existing.lastQueryTsUs <= this.windowUs) {
           this.events.captureDuplicate('query');
         } else {
-          existing.notes.push('query retransmitted with the same id');
+          addNote(existing, 'query retransmitted with the same id');
         }
         existing.lastQueryTsUs = at.tsUs;
         return;
       }
-      if (existing.response === null) existing.notes.push('id reused by a new query while pending');
+      if (existing.response === null) addNote(existing, 'id reused by a new query while pending');
       this.finish(existing, existingStatus(existing));
     }
     const dupKey = this.dupKey(at.transport, at.src, message);
@@ -189,13 +197,14 @@ export class Pairer {
     if (
       original !== undefined &&
       original.response === null &&
+      sameQuestion(original.query.question, message.question) &&
       at.tsUs - original.lastQueryTsUs <= this.windowUs &&
       !sameEndpoint(original.server, at.dst)
     ) {
       // The same query seen again on its way to another address: after DNAT of a
       // service IP to the DNS pod. The first sighting is what the client asked.
       this.events.captureDuplicate('query');
-      original.keys.push(key);
+      (original.aliases ??= []).push(key);
       original.answeredBy ??= at.dst;
       this.byKey.set(key, original);
       return;
@@ -204,23 +213,24 @@ export class Pairer {
       const oldest = this.waiting.keys().next().value ?? this.lingering.keys().next().value;
       if (oldest !== undefined) {
         this.events.evicted();
-        oldest.notes.push('emitted early: pending table full');
+        addNote(oldest, 'emitted early: pending table full');
         this.finish(oldest, existingStatus(oldest));
       }
     }
     const entry: Entry = {
-      keys: [key],
+      key,
+      aliases: null,
       dupKey,
       client: at.src,
       server: at.dst,
       answeredBy: null,
-      query: { at, message },
+      query: { at, raw: Buffer.from(raw), question: message.question },
       lastQueryTsUs: at.tsUs,
       response: null,
       broken: null,
       brokenTsUs: null,
       duplicateResponses: 0,
-      notes: [],
+      notes: null,
       lingerUntilUs: 0,
     };
     this.byKey.set(key, entry);
@@ -234,7 +244,7 @@ export class Pairer {
       this.emitAlone('ORPHAN', at, { message }, null, []);
       return;
     }
-    if (message.question !== null && !sameQuestion(entry.query.message, message)) {
+    if (message.question !== null && !sameQuestion(entry.query.question, message.question)) {
       this.emitAlone('ORPHAN', at, { message }, null, [
         'response question differs from the pending query with this id',
       ]);
@@ -318,7 +328,8 @@ export class Pairer {
   }
 
   private finish(entry: Entry, status: 'ANSWERED' | 'UNANSWERED' | 'MALFORMED'): void {
-    for (const key of entry.keys) {
+    if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
+    for (const key of entry.aliases ?? []) {
       if (this.byKey.get(key) === entry) this.byKey.delete(key);
     }
     if (this.byDupKey.get(entry.dupKey) === entry) this.byDupKey.delete(entry.dupKey);
@@ -337,20 +348,18 @@ export class Pairer {
         answeredBy: entry.answeredBy,
         transport: entry.query.at.transport,
         iface: entry.query.at.iface,
-        query: entry.query,
+        query: { at: entry.query.at, message: redecode(entry.query.raw) },
         response: entry.response,
         broken: entry.broken,
         brokenTsUs: entry.brokenTsUs,
         duplicateResponses: entry.duplicateResponses,
-        notes: entry.notes,
+        notes: entry.notes ?? [],
       }),
     );
   }
 }
 
-function sameQuestion(a: DnsMessage, b: DnsMessage): boolean {
-  const qa = a.question;
-  const qb = b.question;
+function sameQuestion(qa: Question | null, qb: Question | null): boolean {
   if (qa === null || qb === null) return qa === qb;
   return qa.name === qb.name && qa.type === qb.type && qa.class === qb.class;
 }
@@ -358,4 +367,15 @@ function sameQuestion(a: DnsMessage, b: DnsMessage): boolean {
 function existingStatus(entry: Entry): 'ANSWERED' | 'UNANSWERED' | 'MALFORMED' {
   if (entry.broken !== null) return 'MALFORMED';
   return entry.response !== null ? 'ANSWERED' : 'UNANSWERED';
+}
+
+/** Decodes a query that decoded before (same bytes, same result). */
+function redecode(raw: Buffer): DnsMessage {
+  const result = decodeMessage(raw);
+  if (result.status !== 'ok') throw new Error(`pending query no longer decodes: ${result.reason}`);
+  return result.message;
+}
+
+function addNote(entry: Entry, note: string): void {
+  (entry.notes ??= []).push(note);
 }

@@ -10,7 +10,12 @@ export interface ProducerLike {
 
 export interface PublisherOptions {
   topic: string;
-  /** Records per Kafka send. */
+  /**
+   * Records per Kafka send when traffic is light. When records queue up (Kafka round trips
+   * slower than arrivals) or the spool is replaying, one send takes up to
+   * `batchSize * BACKLOG_BATCHES`: bigger batches, not more in flight, keep order and
+   * let throughput grow with load.
+   */
   batchSize: number;
   /** A partly filled batch is sent after this long. */
   lingerMs: number;
@@ -19,6 +24,13 @@ export interface PublisherOptions {
    * go to the spool, so memory stays bounded whatever Kafka does.
    */
   maxQueued: number;
+  /**
+   * A send not acknowledged within this long counts as failed and its records go to the
+   * spool, so a hung broker cannot hold records (or memory) indefinitely. Should the send
+   * still complete, those records arrive twice; the indexer's deterministic ids make that
+   * harmless.
+   */
+  sendTimeoutMs: number;
   /** Backoff between replay attempts while Kafka is unreachable: first and cap. */
   retryInitialMs: number;
   retryMaxMs: number;
@@ -36,6 +48,27 @@ export interface PublisherEvents {
 }
 
 type Mode = 'direct' | 'spooling';
+
+const BACKLOG_BATCHES = 8;
+/**
+ * Upper bound of one send's uncompressed bytes. Kafka refuses a record batch above the
+ * broker's message.max.bytes (1 MiB by default) for good, which would wedge the spool
+ * replay on that batch; staying below it holds with compression off too.
+ */
+const MAX_BATCH_BYTES = 900 * 1024;
+
+/** Takes records off the front of `queue`: up to `maxRecords` and MAX_BATCH_BYTES. */
+function takeBatch(queue: SpoolRecord[], maxRecords: number): SpoolRecord[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < maxRecords) {
+    const r = queue[n] as SpoolRecord;
+    bytes += r.key.length + r.value.length + 64;
+    if (bytes > MAX_BATCH_BYTES && n > 0) break;
+    n++;
+  }
+  return queue.splice(0, n);
+}
 
 /**
  * Sends records to Kafka in batches. When a send fails or Kafka falls behind, records go
@@ -82,12 +115,27 @@ export class Publisher {
   /** Takes one record; never blocks, never throws. */
   publish(key: Buffer, value: Buffer): void {
     this.queue.push({ key, value });
+    if (this.mode === 'spooling') {
+      // Straight to disk in batches, whatever a hung send is doing: memory stays bounded.
+      if (this.queue.length >= this.options.batchSize) this.toSpool(this.queue.splice(0));
+      else this.timer ??= setTimeout(() => this.onLinger(), this.options.lingerMs);
+      return;
+    }
     if (this.mode === 'direct' && this.queue.length > this.options.maxQueued) {
       this.log.warn({ queued: this.queue.length }, 'Kafka is not keeping up; spooling to disk');
       this.enterSpooling();
     }
     if (this.queue.length >= this.options.batchSize) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+    else this.timer ??= setTimeout(() => this.onLinger(), this.options.lingerMs);
+  }
+
+  private onLinger(): void {
+    this.timer = null;
+    if (this.mode === 'spooling') {
+      if (this.queue.length > 0) this.toSpool(this.queue.splice(0));
+      return;
+    }
+    this.kick();
   }
 
   /** Sends or spools everything queued; resolves when nothing is left in memory. */
@@ -122,13 +170,13 @@ export class Publisher {
       this.sending = null;
       if (this.queue.length >= this.options.batchSize) this.kick();
       else if (this.queue.length > 0)
-        this.timer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+        this.timer ??= setTimeout(() => this.onLinger(), this.options.lingerMs);
     });
   }
 
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.batchSize);
+      const batch = takeBatch(this.queue, this.options.batchSize * BACKLOG_BATCHES);
       if (this.mode === 'spooling') {
         this.toSpool(batch);
         continue;
@@ -151,7 +199,22 @@ export class Publisher {
       await this.producer.connect();
       this.connected = true;
     }
-    await this.producer.send({ topic: this.options.topic, messages: batch });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`)),
+        this.options.sendTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        this.producer.send({ topic: this.options.topic, messages: batch }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.events.sent(batch.length);
   }
 
@@ -177,7 +240,10 @@ export class Publisher {
     while (!this.stopped) {
       // Records queued while spooling are written first, so the spool holds them in order.
       if (this.queue.length > 0) this.toSpool(this.queue.splice(0));
-      const { records, corruptBytes } = this.spool.read(this.options.batchSize);
+      const { records, corruptBytes } = this.spool.read(
+        this.options.batchSize * BACKLOG_BATCHES,
+        MAX_BATCH_BYTES,
+      );
       if (corruptBytes > 0) {
         this.events.spoolCorrupt(corruptBytes);
         this.log.error({ corruptBytes }, 'damaged spool frames skipped');

@@ -126,14 +126,16 @@ export class Spool {
   }
 
   /**
-   * Reads up to `max` records from the read cursor without consuming them; `ack()`
+   * Reads up to `max` records (and about `maxBytes`) from the read cursor without consuming them; `ack()`
    * consumes what the last read returned. Damaged frames are skipped to the next segment.
    */
-  read(max: number): ReadResult {
+  read(max: number, maxBytes = Number.POSITIVE_INFINITY): ReadResult {
     const records: SpoolRecord[] = [];
     let corruptBytes = 0;
+    let bytes = 0;
+    let full = false;
     let { segment, offset } = this.cursor;
-    while (records.length < max) {
+    while (records.length < max && !full) {
       const first = this.segments.find((s) => s >= segment);
       if (first === undefined) break;
       if (first !== segment) {
@@ -153,6 +155,11 @@ export class Spool {
       let damaged = false;
       while (records.length < max && at + FRAME_HEADER <= chunk.length) {
         const payloadLen = chunk.readUInt32BE(at);
+        if (records.length > 0 && bytes + payloadLen > maxBytes) {
+          full = true;
+          break;
+        }
+        bytes += payloadLen;
         if (payloadLen < 2 || offset + at + FRAME_HEADER + payloadLen > size) {
           damaged = true;
           break;
@@ -179,7 +186,7 @@ export class Spool {
         at += FRAME_HEADER + payloadLen;
       }
       // Nothing parseable although bytes remain: a frame header cut by a crash.
-      if (at === 0) damaged = true;
+      if (at === 0 && !full) damaged = true;
       offset += at;
       if (damaged) {
         corruptBytes += size - offset;

@@ -37,6 +37,24 @@ describe('Spool', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.spool'))).toEqual([]);
   });
 
+  it('stops a read at about maxBytes, always returning at least one record', () => {
+    const spool = new Spool({ dir, maxBytes: 1 << 20, segmentBytes: 1 << 20 });
+    const all = Array.from({ length: 20 }, (_, i) => rec(i));
+    spool.append(all);
+    const sizes: number[] = [];
+    for (;;) {
+      const { records } = spool.read(100, 100);
+      if (records.length === 0) break;
+      sizes.push(records.length);
+      spool.ack();
+    }
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(Math.max(...sizes)).toBeLessThan(20);
+    expect(spool.read(1, 1).records).toEqual([]);
+    spool.append([rec(99)]);
+    expect(values(spool.read(10, 1).records)).toEqual(values([rec(99)]));
+  });
+
   it('refuses what would pass maxBytes and reports how many', () => {
     const spool = new Spool({ dir, maxBytes: 100, segmentBytes: 1000 });
     const result = spool.append(Array.from({ length: 10 }, (_, i) => rec(i)));
