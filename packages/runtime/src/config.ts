@@ -28,6 +28,14 @@ export interface ConfigSources {
   flags?: readonly string[];
 }
 
+/**
+ * Variables of the development tooling (services script, tests, benchmarks) that share
+ * the DNSFLOW_ prefix but are never component config: a shell that exports
+ * DNSFLOW_KEEP_SERVICES=1 must not make `dnsflow decode` reject its environment.
+ */
+export const TOOLING_ENV =
+  /^DNSFLOW_(TEST|BENCH|FUZZ)_|^DNSFLOW_(CORPUS|SKIP_SYSTEM_DEPS|SERVICES_DIR|KEEP_SERVICES|JVM_ROOT)$/;
+
 const SECRET_KEY = /pass(word)?|secret|token|api_?key|credential|private/i;
 
 type Kind =
@@ -211,7 +219,7 @@ export function loadConfig<S extends z.ZodType>(
   const prefix = sources.envPrefix ?? 'DNSFLOW_';
   const envTree: Tree = {};
   for (const [name, raw] of Object.entries(sources.env ?? {})) {
-    if (!name.startsWith(prefix) || raw === undefined) continue;
+    if (!name.startsWith(prefix) || raw === undefined || TOOLING_ENV.test(name)) continue;
     let rest = name.slice(prefix.length);
     let text = raw;
     if (rest.endsWith('_FILE')) {

@@ -95,6 +95,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('leaves the development tooling variables alone', () => {
+    const config = loadConfig(schema, {
+      env: {
+        DNSFLOW_KEEP_SERVICES: '1',
+        DNSFLOW_TEST_STARTED_SERVICES: 'kafka es',
+        DNSFLOW_CORPUS: '/corpus',
+        DNSFLOW_MAX_PENDING: '7',
+      },
+    });
+    expect(config.maxPending).toBe(7);
+  });
+
   it('names the key, the expected type and the value found', () => {
     const message = problemsOf(() =>
       loadConfig(schema, { flags: ['--maxPending=lots', '--log.level=loud'] }),
