@@ -14,7 +14,7 @@ import { createKafka, loadConfig } from '@dnsflow/runtime';
 import type { DnsTransaction } from '@dnsflow/schema';
 import { dnsQuery, dnsResponse, ipv4, udp } from '../../packages/collector/test/support/packets';
 import { eventually } from '../support/eventually';
-import { metricValue, readTopic } from '../support/collector';
+import { createTopic, metricValue, readTopic } from '../support/collector';
 import { KAFKA_OUTAGE_BROKER, KAFKA_OUTAGE_RELAY, Relay } from '../support/relay';
 import { kafkaConfig, testLog, uniqueName } from '../support/services';
 
@@ -126,7 +126,7 @@ describe('collector → Kafka (real broker)', () => {
 
   it('publishes one Avro record per transaction, keyed by client IP', async () => {
     const topic = uniqueName('it-dns-raw');
-    await kafka.admin().createTopics({ topics: [{ topic }], waitForLeaders: true });
+    await createTopic(kafka, topic);
     const source = new ManualSource();
     const collector = await startCollector(
       collectorConfig(topic, spoolDir, ['127.0.0.1:9092']),
@@ -156,7 +156,7 @@ describe('collector → Kafka (real broker)', () => {
 
   it('spools during a Kafka outage and replays everything, in order, when Kafka is back', async () => {
     const topic = uniqueName('it-dns-raw-outage');
-    await kafka.admin().createTopics({ topics: [{ topic }], waitForLeaders: true });
+    await createTopic(kafka, topic);
     const source = new ManualSource();
     const collector = await startCollector(
       collectorConfig(topic, spoolDir, [KAFKA_OUTAGE_RELAY]),
@@ -211,7 +211,7 @@ describe('collector → Kafka (real broker)', () => {
 
   it('replays what is still spooled after a restart', async () => {
     const topic = uniqueName('it-dns-raw-restart');
-    await kafka.admin().createTopics({ topics: [{ topic }], waitForLeaders: true });
+    await createTopic(kafka, topic);
     await relay.cut();
     const first = new ManualSource();
     const down = await startCollector(

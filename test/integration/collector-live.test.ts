@@ -10,7 +10,7 @@ import {
 } from '@dnsflow/collector';
 import { createKafka, loadConfig } from '@dnsflow/runtime';
 import type { DnsTransaction } from '@dnsflow/schema';
-import { metricValue, readTopic } from '../support/collector';
+import { createTopic, metricValue, readTopic } from '../support/collector';
 import { startDnsServer, type TestDnsServer } from '../support/dns';
 import { kafkaConfig, testLog, uniqueName } from '../support/services';
 
@@ -35,7 +35,7 @@ describe('collector live on loopback (dnsmasq + dig + Kafka)', () => {
   beforeAll(async () => {
     dns = await startDnsServer();
     kafka = createKafka(kafkaConfig(), testLog);
-    await kafka.admin().createTopics({ topics: [{ topic }], waitForLeaders: true });
+    await createTopic(kafka, topic);
     spoolDir = mkdtempSync(join(tmpdir(), 'dnsflow-it-live-'));
     const config = loadConfig(collectorConfigSchema, {});
     config.node = 'node-live';

@@ -47,3 +47,14 @@ export async function metricValue(collector: RunningCollector, name: string): Pr
   const metric = await collector.registry.getSingleMetric(name)?.get();
   return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 }
+
+/** Creates a topic and waits for its leader; the admin client is closed again. */
+export async function createTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
