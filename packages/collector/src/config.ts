@@ -59,6 +59,12 @@ export const collectorConfigSchema = z.strictObject({
     .strictObject({
       timeoutMs: z.number().int().positive().default(5000),
       maxPending: z.number().int().positive().default(100_000),
+      /** Memory bound of the pending table (query bytes + ~1.2 KB each). */
+      maxPendingBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(160 * MiB),
       duplicateWindowMs: z.number().int().min(0).default(50),
     })
     .prefault({}),

@@ -60,6 +60,7 @@ export function createPipeline(config: PipelineConfig, hooks: PipelineHooks): Dn
   const pairerOptions = {
     timeoutMs: config.pairing.timeoutMs,
     maxPending: config.pairing.maxPending,
+    maxPendingBytes: config.pairing.maxPendingBytes,
     duplicateWindowMs: config.pairing.duplicateWindowMs,
     dnsPorts: new Set(config.capture.ports),
     node: config.node,

@@ -9,15 +9,24 @@ function nameAt(buf: Buffer, offset: number): { name: string; next: number } {
 
 /** Bytes as an RFC 1035 §5.1 quoted string: `"` and `\\` escaped, bytes outside
  * printable ASCII as \\DDD. */
+/**
+ * RDATA bytes turned into text at most, per record. A 64 KB TXT of control bytes would
+ * otherwise become a 250 KB string (and cost milliseconds), and a record with several
+ * could pass Kafka's message size; what is cut is marked.
+ */
+export const MAX_RDATA_TEXT_BYTES = 4096;
+const CUT = ' ...(truncated)';
+
 function quoted(buf: Buffer, start: number, end: number): string {
+  const stop = Math.min(end, start + MAX_RDATA_TEXT_BYTES);
   let text = '';
-  for (let i = start; i < end; i++) {
+  for (let i = start; i < stop; i++) {
     const c = buf[i] ?? 0;
     if (c === 0x22 || c === 0x5c) text += `\\${String.fromCharCode(c)}`;
     else if (c >= 0x20 && c < 0x7f) text += String.fromCharCode(c);
     else text += `\\${c.toString().padStart(3, '0')}`;
   }
-  return `"${text}"`;
+  return stop < end ? `"${text}"${CUT}` : `"${text}"`;
 }
 
 /** A sequence of length-prefixed character-strings (TXT, HINFO), space separated. */
@@ -25,6 +34,10 @@ function characterStrings(buf: Buffer, start: number, end: number): string {
   const parts: string[] = [];
   let at = start;
   while (at < end) {
+    if (at - start >= MAX_RDATA_TEXT_BYTES) {
+      parts.push(CUT.trim());
+      break;
+    }
     const stop = Math.min(end, at + 1 + (buf[at] ?? 0));
     parts.push(quoted(buf, at + 1, stop));
     at = stop;
@@ -35,7 +48,9 @@ function characterStrings(buf: Buffer, start: number, end: number): string {
 /** RFC 3597 §5 generic form for RDATA without a presentation form here. */
 function generic(buf: Buffer, start: number, length: number): string {
   if (length === 0) return '\\# 0';
-  return `\\# ${length} ${buf.toString('hex', start, start + length)}`;
+  const shown = Math.min(length, MAX_RDATA_TEXT_BYTES);
+  const hex = buf.toString('hex', start, start + shown);
+  return `\\# ${length} ${hex}${shown < length ? CUT : ''}`;
 }
 
 /**

@@ -15,6 +15,11 @@ export interface PairerOptions {
   /** Hard bound on queries waiting for a response; the oldest is emitted when full. */
   maxPending: number;
   /**
+   * Hard bound on the memory of pending queries: their bytes plus ENTRY_OVERHEAD_BYTES
+   * each. A count alone lets 64 KB TCP queries hold gigabytes.
+   */
+  maxPendingBytes?: number;
+  /**
    * Copies of one message seen within this window from another vantage point (the
    * client's veth and the server's, before and after NAT, loopback twice) are one
    * message; an answered transaction waits this long for such copies before it is emitted.
@@ -66,6 +71,9 @@ interface Entry {
   lingerUntilUs: number;
 }
 
+/** Heap cost of one pending entry besides its bytes (objects, keys, map slots), measured. */
+export const ENTRY_OVERHEAD_BYTES = 1200;
+
 const NOOP_EVENTS: PairingEvents = {
   malformed: () => undefined,
   captureDuplicate: () => undefined,
@@ -102,6 +110,7 @@ export class Pairer {
   private readonly windowUs: number;
   private readonly nowUs: () => number;
   private clockUs = 0;
+  private pendingBytes = 0;
 
   constructor(
     private readonly options: PairerOptions,
@@ -111,6 +120,11 @@ export class Pairer {
     this.timeoutUs = options.timeoutMs * 1000;
     this.windowUs = options.duplicateWindowMs * 1000;
     this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
+  }
+
+  /** Estimated memory of the pending table (see maxPendingBytes). */
+  get pendingMemoryBytes(): number {
+    return this.pendingBytes;
   }
 
   /** Queries waiting for a response or answered ones inside the duplicate window. */
@@ -209,13 +223,17 @@ export class Pairer {
       this.byKey.set(key, original);
       return;
     }
-    if (this.waiting.size + this.lingering.size >= this.options.maxPending) {
+    const cost = raw.length + ENTRY_OVERHEAD_BYTES;
+    const maxBytes = this.options.maxPendingBytes ?? Number.POSITIVE_INFINITY;
+    while (
+      this.waiting.size + this.lingering.size >= this.options.maxPending ||
+      (this.pendingBytes + cost > maxBytes && this.waiting.size + this.lingering.size > 0)
+    ) {
       const oldest = this.waiting.keys().next().value ?? this.lingering.keys().next().value;
-      if (oldest !== undefined) {
-        this.events.evicted();
-        addNote(oldest, 'emitted early: pending table full');
-        this.finish(oldest, existingStatus(oldest));
-      }
+      if (oldest === undefined) break;
+      this.events.evicted();
+      addNote(oldest, 'emitted early: pending table full');
+      this.finish(oldest, existingStatus(oldest));
     }
     const entry: Entry = {
       key,
@@ -236,6 +254,7 @@ export class Pairer {
     this.byKey.set(key, entry);
     this.byDupKey.set(dupKey, entry);
     this.waiting.set(entry, true);
+    this.pendingBytes += cost;
   }
 
   private onResponse(at: Sighting, message: DnsMessage, raw: Buffer): void {
@@ -335,6 +354,7 @@ export class Pairer {
     if (this.byDupKey.get(entry.dupKey) === entry) this.byDupKey.delete(entry.dupKey);
     this.waiting.delete(entry);
     this.lingering.delete(entry);
+    this.pendingBytes -= entry.query.raw.length + ENTRY_OVERHEAD_BYTES;
     if (entry.answeredBy !== null && sameEndpoint(entry.answeredBy, entry.server)) {
       entry.answeredBy = null;
     }

@@ -162,3 +162,23 @@ describe('decodeMessage', () => {
     expect(m.answers[0]).toMatchObject({ type: 'TYPE65280', data: '\\# 2 abcd' });
   });
 });
+
+describe('record data text', () => {
+  it('cuts the text of huge RDATA and marks the cut', () => {
+    const big = Buffer.alloc(20_000, 1);
+    const strings = [];
+    for (let i = 0; i < big.length; i += 255) strings.push(big.subarray(i, i + 255));
+    const buf = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'TXT', name: 'big.example' }],
+      answers: [{ type: 'TXT', name: 'big.example', ttl: 1, data: strings }],
+    });
+    const result = decodeMessage(buf);
+    expect(result.status).toBe('ok');
+    if (result.status !== 'ok') return;
+    const text = result.message.answers[0]?.data ?? '';
+    expect(text.endsWith('...(truncated)')).toBe(true);
+    expect(text.length).toBeLessThan(4 * 4096 + 2000);
+  });
+});

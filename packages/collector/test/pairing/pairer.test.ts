@@ -1,7 +1,7 @@
 import * as dnsPacket from 'dns-packet';
 import type { DnsTransaction, Endpoint } from '@dnsflow/schema';
 import type { DnsSegment } from '../../src/decode/segment';
-import { Pairer, type PairingEvents } from '../../src/pairing/pairer';
+import { ENTRY_OVERHEAD_BYTES, Pairer, type PairingEvents } from '../../src/pairing/pairer';
 
 const client: Endpoint = { ip: '10.244.1.7', port: 40000 };
 const serviceIp: Endpoint = { ip: '10.96.0.10', port: 53 };
@@ -174,6 +174,18 @@ describe('Pairer', () => {
     ]);
     h.pairer.flush();
     expect(h.out).toHaveLength(5);
+  });
+
+  it('bounds the pending table by memory too: big queries are emitted early', () => {
+    const h = harness({ maxPendingBytes: 3 * (query(0).length + ENTRY_OVERHEAD_BYTES) });
+    for (let id = 0; id < 5; id++) h.pairer.handle(seg(T0 + id, client, serviceIp, query(id)));
+    expect(h.pairer.pendingCount).toBe(3);
+    expect(h.pairer.pendingMemoryBytes).toBeLessThanOrEqual(
+      3 * (query(0).length + ENTRY_OVERHEAD_BYTES),
+    );
+    expect(h.counts.evicted).toBe(2);
+    h.pairer.flush();
+    expect(h.pairer.pendingMemoryBytes).toBe(0);
   });
 
   it('turns an undecodable message into a MALFORMED record and keeps going', () => {
