@@ -71,6 +71,13 @@ const MAX_QUESTIONS_DECODED = 16;
 const MAX_RECORDS_DECODED = 256;
 
 const OPT = 41;
+
+/**
+ * The one empty record list every message without records shares (a query has none):
+ * one allocation less per section per message on the hot path. Frozen, so nothing can
+ * fill it by mistake.
+ */
+const NO_RECORDS = Object.freeze([]) as unknown as ResourceRecord[];
 const ECS_OPTION = 8;
 
 function readHeader(buf: Buffer): PartialHeader {
@@ -161,7 +168,14 @@ interface Sections {
 }
 
 function decodeSections(buf: Buffer, start: number, counts: [number, number, number]): Sections {
-  const out: Sections = { answers: [], authorities: [], additionals: [], edns: null, error: null };
+  const out: Sections = {
+    answers: counts[0] > 0 ? [] : NO_RECORDS,
+    authorities: counts[1] > 0 ? [] : NO_RECORDS,
+    // The OPT record counts in ARCOUNT but is not kept in `additionals`.
+    additionals: counts[2] > 0 ? [] : NO_RECORDS,
+    edns: null,
+    error: null,
+  };
   const targets = [out.answers, out.authorities, out.additionals];
   let offset = start;
   for (let s = 0; s < 3; s++) {
@@ -254,9 +268,9 @@ export function decodeMessage(buf: Buffer): DecodeResult {
   const sections =
     header.questionCount > MAX_QUESTIONS_DECODED
       ? {
-          answers: [],
-          authorities: [],
-          additionals: [],
+          answers: NO_RECORDS,
+          authorities: NO_RECORDS,
+          additionals: NO_RECORDS,
           edns: null,
           error: `${header.questionCount} questions; records not decoded`,
         }
