@@ -1,18 +1,11 @@
 import { packetLib } from './packet-lib';
-import type { Edns, EdnsOption, Question, ResourceRecord } from '@dnsflow/schema';
+import type { Edns, EdnsOption, HeaderFlags, Question, ResourceRecord } from '@dnsflow/schema';
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { rdataText } from './rdata';
 import { className, normaliseName, opcodeName, typeName } from './names';
 
 /** Header flags of one message (DO lives in EDNS, not here). */
-export interface MessageFlags {
-  aa: boolean;
-  tc: boolean;
-  rd: boolean;
-  ra: boolean;
-  ad: boolean;
-  cd: boolean;
-}
+export type MessageFlags = Omit<HeaderFlags, 'do'>;
 
 /** A decoded DNS message, normalised for pairing and for the transaction record. */
 export interface DnsMessage {
