@@ -37,6 +37,51 @@ export function rcodeName(value: number): string {
   return RCODES[value] ?? `RCODE${value}`;
 }
 
+/**
+ * IANA "Resource Record (RR) TYPEs" mnemonics that dns-packet's registry leaves out, so
+ * they are not reported as TYPE<n> (RFC 1035, 1183, 1706, 2163, 2230, 2535, 2874, 4701,
+ * 7043, 7477, 8976, 9460, ...).
+ */
+const MORE_TYPES: Record<number, string> = {
+  3: 'MD',
+  4: 'MF',
+  7: 'MB',
+  8: 'MG',
+  9: 'MR',
+  11: 'WKS',
+  14: 'MINFO',
+  19: 'X25',
+  20: 'ISDN',
+  21: 'RT',
+  22: 'NSAP',
+  23: 'NSAP-PTR',
+  26: 'PX',
+  27: 'GPOS',
+  30: 'NXT',
+  31: 'EID',
+  32: 'NIMLOC',
+  34: 'ATMA',
+  38: 'A6',
+  40: 'SINK',
+  53: 'SMIMEA',
+  56: 'NINFO',
+  57: 'RKEY',
+  58: 'TALINK',
+  61: 'OPENPGPKEY',
+  62: 'CSYNC',
+  63: 'ZONEMD',
+  64: 'SVCB',
+  65: 'HTTPS',
+  104: 'NID',
+  105: 'L32',
+  106: 'L64',
+  107: 'LP',
+  108: 'EUI48',
+  109: 'EUI64',
+  256: 'URI',
+  258: 'AVC',
+};
+
 const typeCache = new Map<number, string>();
 
 /** Type mnemonic (A, AAAA, ...) or TYPE<n> (RFC 3597 §5). */
@@ -44,7 +89,7 @@ export function typeName(value: number): string {
   let name = typeCache.get(value);
   if (name === undefined) {
     const known = packetTypes.toString(value);
-    name = known.startsWith('UNKNOWN') ? `TYPE${value}` : known;
+    name = known.startsWith('UNKNOWN') ? (MORE_TYPES[value] ?? `TYPE${value}`) : known;
     typeCache.set(value, name);
   }
   return name;
