@@ -197,7 +197,8 @@ async function runSuricata(c: SuricataCase, scope: string | null): Promise<CaseR
       false,
     );
   }
-  const ports = new Set([53]);
+  // The ports Suricata's own config for the case treats as DNS, and those its checks name.
+  const ports = new Set([53, ...c.detectionPorts]);
   for (const f of c.filters) {
     if (f.match.event_type === 'mdns') ports.add(5353);
     for (const k of ['src_port', 'dest_port']) {

@@ -38,6 +38,8 @@ export interface SuricataCase {
   eveDnsVersion: number | null;
   /** Keys of `args:` and of the case's suricata.yaml that change what is logged. */
   configFiles: string[];
+  /** DNS ports the test sets with `--set app-layer.protocols.dns...detection-ports.dp=N`. */
+  detectionPorts: number[];
   filters: SuricataFilter[];
   others: OtherCheck[];
 }
@@ -95,9 +97,23 @@ export function loadSuricataCase(corpus: string, name: string): SuricataCase {
     versions,
     eveDnsVersion: versionOf(env.SURICATA_EVE_DNS_VERSION),
     configFiles: files.filter((f) => f.endsWith('.yaml') && f !== 'test.yaml'),
+    detectionPorts: detectionPorts(doc.args),
     filters,
     others,
   };
+}
+
+/** Ports from `--set app-layer.protocols.dns[.tcp|.udp].detection-ports.dp=N[,M]` args. */
+function detectionPorts(args: unknown): number[] {
+  const text = Array.isArray(args) ? args.join(' ') : typeof args === 'string' ? args : '';
+  const ports: number[] = [];
+  for (const m of text.matchAll(/app-layer\.protocols\.dns\S*detection-ports\.dp=([\d,]+)/g)) {
+    for (const p of (m[1] ?? '').split(',')) {
+      const n = Number(p);
+      if (Number.isInteger(n) && n > 0 && n < 65536) ports.push(n);
+    }
+  }
+  return ports;
 }
 
 /** Every suricata-verify case directory of the corpus (those with a test.yaml). */
