@@ -1,4 +1,4 @@
-import { packetLib } from './packet-lib';
+import { readName } from './name';
 import type { Edns, EdnsOption, HeaderFlags, Question, ResourceRecord } from '@dnsflow/schema';
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { rdataText } from './rdata';
@@ -92,11 +92,6 @@ function readHeader(buf: Buffer): PartialHeader {
   };
 }
 
-function decodeName(buf: Buffer, offset: number): { name: string; next: number } {
-  const name = packetLib.name.decode(buf, offset);
-  return { name, next: offset + packetLib.name.decode.bytes };
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -177,7 +172,7 @@ function decodeSections(buf: Buffer, start: number, counts: [number, number, num
     if (target === undefined) break;
     for (let i = 0; i < count; i++) {
       try {
-        const owner = decodeName(buf, offset);
+        const owner = readName(buf, offset);
         if (owner.next + 10 > buf.length) throw new Error('record header cut short');
         const type = buf.readUInt16BE(owner.next);
         const klass = buf.readUInt16BE(owner.next + 2);
@@ -234,7 +229,7 @@ export function decodeMessage(buf: Buffer): DecodeResult {
   const qcount = Math.min(header.questionCount, MAX_QUESTIONS_DECODED);
   for (let i = 0; i < qcount; i++) {
     try {
-      const q = decodeName(buf, offset);
+      const q = readName(buf, offset);
       if (q.next + 4 > buf.length) throw new Error('question type/class cut short');
       const type = buf.readUInt16BE(q.next);
       // mDNS uses the top bit of QCLASS as "unicast response wanted" (RFC 6762 §5.4).

@@ -1,10 +1,10 @@
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { normaliseName } from './names';
-import { packetLib } from './packet-lib';
+import { readName } from './name';
 
 function nameAt(buf: Buffer, offset: number): { name: string; next: number } {
-  const name = packetLib.name.decode(buf, offset);
-  return { name: normaliseName(name), next: offset + packetLib.name.decode.bytes };
+  const read = readName(buf, offset);
+  return { name: normaliseName(read.name), next: read.next };
 }
 
 /** Bytes as an RFC 1035 §5.1 quoted string: `"` and `\\` escaped, bytes outside

@@ -127,6 +127,21 @@ describe('decodeMessage', () => {
     expect(result.detail).toMatch(/pointer/);
   });
 
+  it('follows a compression pointer to a later name, as resolvers do', () => {
+    const owner = Buffer.from([7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0]);
+    const buf = Buffer.concat([
+      Buffer.from([0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]),
+      Buffer.from([0xc0, 18, 0, 1, 0, 1]), // question: pointer forward to the answer's owner
+      owner,
+      Buffer.from([0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]),
+    ]);
+    const m = decoded(buf);
+    expect(m.question?.name).toBe('example.com');
+    expect(m.answers).toEqual([
+      { name: 'example.com', type: 'A', class: 'IN', ttl: 60, data: '192.0.2.1' },
+    ]);
+  });
+
   it('keeps the records before a broken one and says where it broke', () => {
     const good = dnsPacket.encode({
       type: 'response',
