@@ -60,17 +60,11 @@ async function metrics() {
     kernelDrops: sum('dnsflow_collector_kernel_dropped_packets'),
     pending: sum('dnsflow_collector_pending_queries'),
     transactions: sum('dnsflow_collector_transactions_total'),
+    published: sum('dnsflow_collector_published_total'),
+    spooled: sum('dnsflow_collector_spooled_total'),
     heapUsedMb: sum('dnsflow_nodejs_heap_size_used_bytes') / 1024 / 1024,
     externalMb: sum('dnsflow_nodejs_external_memory_bytes') / 1024 / 1024,
   };
-}
-
-async function counter(name) {
-  const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
 }
 
 /** `dnsflow collect` on lo in its own process, so its CPU and RSS are its own. */
@@ -138,7 +132,6 @@ async function main() {
     const c0 = usage(collector.pid);
     const t0 = usage(tcpdump.pid);
     const m0 = await metrics();
-    const spooledBefore = await counter('dnsflow_collector_spooled_total');
     const started = Date.now();
     const perf = spawnSync(
       'dnsperf',
@@ -163,8 +156,8 @@ async function main() {
     const c1 = usage(collector.pid);
     const t1 = usage(tcpdump.pid);
     const m1 = await metrics();
-    const published = await counter('dnsflow_collector_published_total');
-    const spooled = (await counter('dnsflow_collector_spooled_total')) - spooledBefore;
+    const published = m1.published;
+    const spooled = m1.spooled - m0.spooled;
     const sent = Number(/Queries sent:\s+(\d+)/.exec(perf.stdout)?.[1] ?? 0);
     const completed = Number(/Queries completed:\s+(\d+)/.exec(perf.stdout)?.[1] ?? 0);
     const packetsOnWire = sent + completed;
