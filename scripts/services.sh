@@ -7,7 +7,7 @@
 #   scripts/services.sh status [svc...]   one line per service; exit 0 if all up, 3 if not
 #   scripts/services.sh logs [-f] svc...  last lines of the server log (-f: follow)
 #
-# Services: kafka, es, es-secure; "all" means all three. Default for up/down/status:
+# Services: kafka, es, es-secure, es-outage; "all" means all three. Default for up/down/status:
 # kafka es.
 #
 # Everything comes from package registries only: the Kafka jars and the Elasticsearch
@@ -25,6 +25,8 @@
 #             OUTAGE          127.0.0.1:9095  advertised as 127.0.0.1:9096, where a test
 #                                             runs a relay it can cut (Kafka outage tests)
 #   es        http://127.0.0.1:9200   security off
+#   es-outage http://127.0.0.1:9202   security off; outage tests stop and restart this one
+#             (never the shared `es`), so other tests keep their node
 #   es-secure https://127.0.0.1:9201  security on, TLS on HTTP with a CA made here:
 #             <state>/es-secure/certs/ca.crt; users elastic / dnsflow-elastic (built-in,
 #             from the keystore's bootstrap.password) and dnsflow / dnsflow-elastic
@@ -50,6 +52,8 @@ ES_HTTP_PORT=9200
 ES_TRANSPORT_PORT=9300
 ES_SECURE_HTTP_PORT=9201
 ES_SECURE_TRANSPORT_PORT=9301
+ES_OUTAGE_HTTP_PORT=9202       # es-outage: a node that tests stop and start on purpose
+ES_OUTAGE_TRANSPORT_PORT=9302
 
 KAFKA_PLAIN_USER=dnsflow
 KAFKA_PLAIN_PASSWORD=dnsflow-secret
@@ -375,11 +379,23 @@ kafka_status_extra() { :; }
 # Both nodes share one unpacked distribution (read-only) and have their own config
 # dir (ES_PATH_CONF), data, logs, tmp and pid file under <state>/<node>/.
 es_node_dir() { printf '%s\n' "$STATE_DIR/$1"; }
-es_http_port() { if [[ $1 == es-secure ]]; then echo "$ES_SECURE_HTTP_PORT"; else echo "$ES_HTTP_PORT"; fi; }
-es_transport_port() { if [[ $1 == es-secure ]]; then echo "$ES_SECURE_TRANSPORT_PORT"; else echo "$ES_TRANSPORT_PORT"; fi; }
+es_http_port() {
+  case $1 in
+    es-secure) echo "$ES_SECURE_HTTP_PORT" ;;
+    es-outage) echo "$ES_OUTAGE_HTTP_PORT" ;;
+    *) echo "$ES_HTTP_PORT" ;;
+  esac
+}
+es_transport_port() {
+  case $1 in
+    es-secure) echo "$ES_SECURE_TRANSPORT_PORT" ;;
+    es-outage) echo "$ES_OUTAGE_TRANSPORT_PORT" ;;
+    *) echo "$ES_TRANSPORT_PORT" ;;
+  esac
+}
 es_ca() { printf '%s\n' "$STATE_DIR/es-secure/certs/ca.crt"; }
 es_url() {
-  if [[ $1 == es-secure ]]; then echo "https://$HOST:$ES_SECURE_HTTP_PORT"; else echo "http://$HOST:$ES_HTTP_PORT"; fi
+  if [[ $1 == es-secure ]]; then echo "https://$HOST:$ES_SECURE_HTTP_PORT"; else echo "http://$HOST:$(es_http_port "$1")"; fi
 }
 # The node's java.io.tmpdir is unique per node and appears on its command line.
 es_pid() { live_pid "$(es_node_dir "$1")/run/es.pid" "$(es_node_dir "$1")/tmp"; }
@@ -777,8 +793,8 @@ main() {
   for a in "$@"; do
     case $a in
       all) args+=("${ALL_SERVICES[@]}") ;;
-      kafka | es | es-secure) args+=("$a") ;;
-      *) die "unknown service '$a' (kafka, es, es-secure, all)" ;;
+      kafka | es | es-secure | es-outage) args+=("$a") ;;
+      *) die "unknown service '$a' (kafka, es, es-secure, es-outage, all)" ;;
     esac
   done
   [[ ${#args[@]} -gt 0 ]] || args=("${DEFAULT_SERVICES[@]}")

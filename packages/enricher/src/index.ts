@@ -1,0 +1,2 @@
+// Public API of @dnsflow/enricher; filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// Public API of @dnsflow/indexer; filled in by its issue.
+export {};
