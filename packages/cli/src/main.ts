@@ -1,38 +1,13 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '@dnsflow/runtime';
 import { collectCommand } from './commands/collect';
 import { decodeCommand, type Io } from './commands/decode';
+import { configFlags, portList, positiveInt } from './options';
 
 const stdio: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
-
-function portList(value: string, previous: number[] = []): number[] {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidArgumentError(`expected a port 1-65535, found "${value}"`);
-  }
-  return [...previous, port];
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a positive integer, found "${value}"`);
-  return n;
-}
-
-/**
- * Config flags are whatever the command's own options did not take: `--a.b=value`. Any
- * other leftover argument is a usage error, named.
- */
-function configFlags(command: Command, operands: number): string[] {
-  const rest = command.args.slice(operands);
-  const stray = rest.find((a) => !a.startsWith('--'));
-  if (stray !== undefined) command.error(`error: unexpected argument '${stray}'`, { exitCode: 2 });
-  return rest;
-}
 
 /** Builds the `dnsflow` command tree; `io` receives all output. */
 export function buildProgram(
@@ -110,6 +85,7 @@ export function buildProgram(
         }),
       );
     });
+  // Further commands register themselves here, one line each: register<Name>(program, io, setExit).
   return program;
 }
 
