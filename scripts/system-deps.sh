@@ -12,6 +12,8 @@
 #   knot-dnsutils        `kdig`, a second client (DoT/DoH and exact wire options)
 #   tcpdump              to compare what libpcap sees with what the collector sees
 #   dnsperf              load generator for the benchmarks in scripts/bench
+#   nftables iproute2    the sandbox node (packages/sandbox): service IPs by DNAT, pod
+#                        firewalls, network namespaces and veth pairs
 #
 # Set DNSFLOW_SKIP_SYSTEM_DEPS=1 to skip (for machines managed another way).
 set -euo pipefail
@@ -28,7 +30,7 @@ if [[ ${DNSFLOW_SKIP_SYSTEM_DEPS:-} == 1 ]]; then
 fi
 
 # Debian packages that must be installed (checked with dpkg, so headers count too).
-PACKAGES=(libpcap-dev dnsmasq-base bind9-dnsutils knot-dnsutils tcpdump dnsperf)
+PACKAGES=(libpcap-dev dnsmasq-base bind9-dnsutils knot-dnsutils tcpdump dnsperf nftables iproute2)
 # Commands that may come from elsewhere (pyenv, a toolchain image): only their absence
 # from PATH makes us install the Debian package. "command:package".
 COMMANDS=(python3:python3 make:make g++:g++)

@@ -3,6 +3,7 @@ import { ConfigError } from '@dnsflow/runtime';
 import { collectCommand } from './commands/collect';
 import { decodeCommand, type Io } from './commands/decode';
 import { configFlags, portList, positiveInt } from './options';
+import { registerRun } from './commands/run';
 
 const stdio: Io = {
   out: (text) => process.stdout.write(text),
@@ -85,6 +86,7 @@ export function buildProgram(
         }),
       );
     });
+  registerRun(program, io, setExit);
   // Further commands register themselves here, one line each: register<Name>(program, io, setExit).
   return program;
 }
