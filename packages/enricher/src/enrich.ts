@@ -1,0 +1,226 @@
+import type { DnsTransaction, EnrichedDnsTransaction, K8sIdentity } from '@dnsflow/schema';
+import { z } from 'zod';
+import { DEFAULT_CLUSTER_DOMAIN, queryTarget } from './domain/cluster-names';
+import { domainFeatures, type DomainFeatureOptions } from './domain/features';
+import { SearchListDetector } from './domain/search-list';
+import { DEFAULT_LABEL_ALLOW_LIST } from './identity/labels';
+import { IdentityStore, identityOf, type PendingReason, type Resolution } from './identity/store';
+
+const dnsName = z
+  .string()
+  .regex(
+    /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/,
+    'a lowercase DNS name without leading or trailing dot',
+  );
+const cidr = z
+  .string()
+  .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'a CIDR such as 10.244.0.0/16 or fd00::/48');
+
+/** The enrichment part of `dnsflow enrich`'s configuration (identity, names, search list). */
+export const enrichmentConfigSchema = z.strictObject({
+  /** The cluster's DNS domain (kubelet --cluster-domain). */
+  clusterDomain: dnsName.default(DEFAULT_CLUSTER_DOMAIN),
+  labels: z
+    .strictObject({
+      /** Pod label keys copied into identities: exact keys or `prefix*`. */
+      allow: z.array(z.string().min(1)).default([...DEFAULT_LABEL_ALLOW_LIST]),
+    })
+    .prefault({}),
+  timeline: z
+    .strictObject({
+      /** How long an IP's former holder is remembered for delayed and replayed records. */
+      tombstoneWindowMs: z
+        .number()
+        .int()
+        .positive()
+        .default(15 * 60_000),
+      /** Cap on remembered intervals; the oldest tombstones are evicted past it. */
+      maxEntries: z.number().int().positive().default(250_000),
+      /** Pod and service CIDRs: unknown IPs inside are UNKNOWN, not EXTERNAL. */
+      clusterCidrs: z.array(cidr).default([]),
+    })
+    .prefault({}),
+  searchList: z
+    .strictObject({
+      windowMs: z.number().int().positive().default(5000),
+      maxClients: z.number().int().positive().default(50_000),
+      maxNamesPerClient: z.number().int().positive().default(16),
+      /** Search domains of the nodes' own resolv.conf (after the cluster ones). */
+      extraSearchDomains: z.array(dnsName).default([]),
+    })
+    .prefault({}),
+  domain: z
+    .strictObject({
+      /** Use the PSL's private section (user.github.io is its own registered domain). */
+      privateDomains: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export type EnrichmentConfig = z.infer<typeof enrichmentConfigSchema>;
+
+/** What {@link enrichRecord} needs. */
+export interface EnrichDeps {
+  /** The identity source; null when there is none (identities are then null). */
+  store: IdentityStore | null;
+  search: SearchListDetector;
+  clusterDomain: string;
+  domain?: DomainFeatureOptions;
+  /** Clock for enrichTimeUs (epoch µs); defaults to the wall clock. */
+  nowUs?: () => number;
+}
+
+/** Builds the store, the search-list detector and the deps from the configuration. */
+export function createEnrichment(config: EnrichmentConfig): EnrichDeps & { store: IdentityStore } {
+  const store = new IdentityStore({
+    labelAllowList: config.labels.allow,
+    tombstoneWindowMs: config.timeline.tombstoneWindowMs,
+    maxEntries: config.timeline.maxEntries,
+    clusterCidrs: config.timeline.clusterCidrs,
+  });
+  const search = new SearchListDetector({
+    clusterDomain: config.clusterDomain,
+    extraSearchDomains: config.searchList.extraSearchDomains,
+    windowMs: config.searchList.windowMs,
+    maxClients: config.searchList.maxClients,
+    maxNamesPerClient: config.searchList.maxNamesPerClient,
+  });
+  return {
+    store,
+    search,
+    clusterDomain: config.clusterDomain,
+    domain: { privateDomains: config.domain.privateDomains },
+  };
+}
+
+/** An end of a transaction. */
+export type Side = 'client' | 'server' | 'answeredBy';
+
+/** Outcome of {@link tryEnrich}. */
+export type EnrichOutcome =
+  | {
+      status: 'ok';
+      record: EnrichedDnsTransaction;
+      /** Ends whose identity is UNKNOWN (for the unknown-IP counters). */
+      unknown: Side[];
+    }
+  | {
+      status: 'pending';
+      /** Ends the store cannot answer for yet. */
+      sides: Side[];
+      reason: PendingReason;
+    };
+
+interface Resolutions {
+  client: Resolution | null;
+  server: Resolution | null;
+  answeredBy: Resolution | null;
+}
+
+const NO_STORE: Resolutions = Object.freeze({ client: null, server: null, answeredBy: null });
+
+/** The time a record is joined at: when its first packet was captured. */
+export function recordTimeUs(record: DnsTransaction): number {
+  return record.startTimeUs;
+}
+
+function resolveEnds(record: DnsTransaction, store: IdentityStore | null): Resolutions {
+  if (!store) return NO_STORE;
+  const atUs = recordTimeUs(record);
+  return {
+    // The client's port is ephemeral: it never names a hostNetwork pod's declared port.
+    client: store.resolve(record.client.ip, atUs),
+    server: store.resolve(record.server.ip, atUs, record.server.port),
+    answeredBy: record.answeredBy
+      ? store.resolve(record.answeredBy.ip, atUs, record.answeredBy.port)
+      : null,
+  };
+}
+
+/**
+ * Enriches a record unless an end is not known yet because the store is still catching up
+ * (not synced, or the record is newer than the watches' watermark): then it returns
+ * `pending` without side effects, and the caller may hold the record for a short while and
+ * try again, finally calling {@link enrichRecord}.
+ */
+export function tryEnrich(record: DnsTransaction, deps: EnrichDeps): EnrichOutcome {
+  const ends = resolveEnds(record, deps.store);
+  const sides: Side[] = [];
+  let reason: PendingReason | null = null;
+  for (const side of SIDES) {
+    const r = ends[side];
+    if (r?.status === 'pending') {
+      sides.push(side);
+      reason ??= r.reason;
+    }
+  }
+  if (reason !== null) return { status: 'pending', sides, reason };
+  return complete(record, ends, deps);
+}
+
+/**
+ * Enriches a record as of its own time: the identity of both ends (and of the answering
+ * endpoint when the collector saw it), features of the queried name, what cluster object the
+ * name designates, and its search-list grouping. Ends the store cannot answer for are
+ * UNKNOWN.
+ */
+export function enrichRecord(record: DnsTransaction, deps: EnrichDeps): EnrichedDnsTransaction {
+  return complete(record, resolveEnds(record, deps.store), deps).record;
+}
+
+const SIDES: readonly Side[] = ['client', 'server', 'answeredBy'];
+
+function complete(
+  record: DnsTransaction,
+  ends: Resolutions,
+  deps: EnrichDeps,
+): { status: 'ok'; record: EnrichedDnsTransaction; unknown: Side[] } {
+  const unknown: Side[] = [];
+  const identityFor = (side: Side): K8sIdentity | null => {
+    const r = ends[side];
+    if (!r) return null;
+    const who = identityOf(r);
+    if (who.kind === 'UNKNOWN') unknown.push(side);
+    return who;
+  };
+  const client = identityFor('client');
+  const server = identityFor('server');
+  const answeredBy = identityFor('answeredBy');
+
+  const atUs = recordTimeUs(record);
+  const name = record.question?.name ?? null;
+  let enriched: EnrichedDnsTransaction;
+  if (name === null) {
+    enriched = {
+      transaction: record,
+      enrichTimeUs: now(deps),
+      client,
+      server,
+      answeredBy,
+      queryTarget: null,
+      domain: null,
+      searchList: null,
+    };
+  } else {
+    const namespace =
+      client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
+    enriched = {
+      transaction: record,
+      enrichTimeUs: now(deps),
+      client,
+      server,
+      answeredBy,
+      queryTarget: queryTarget(name, atUs, deps.store, deps.clusterDomain),
+      domain: domainFeatures(name, deps.domain),
+      searchList: deps.search.classify(
+        { clientIp: record.client.ip, namespace, name, atUs },
+        deps.store,
+      ),
+    };
+  }
+  return { status: 'ok', record: enriched, unknown };
+}
+
+function now(deps: EnrichDeps): number {
+  return deps.nowUs ? deps.nowUs() : Date.now() * 1000;
+}
