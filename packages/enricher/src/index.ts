@@ -58,3 +58,17 @@ export {
   tryEnrich,
 } from './enrich';
 export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, Side } from './enrich';
+export {
+  InventoryError,
+  applyInventory,
+  inventorySchema,
+  loadInventoryFile,
+  parseInventory,
+  validateInventory,
+} from './inventory';
+export type {
+  ApplyInventoryOptions,
+  Inventory,
+  InventoryProblem,
+  InventorySummary,
+} from './inventory';

@@ -123,6 +123,8 @@ export interface ClusterDirectory {
 }
 
 interface PodState {
+  /** From a static inventory: a re-list of the watched kind leaves it alone. */
+  pinned: boolean;
   key: string;
   uid: string | null;
   namespace: string;
@@ -142,6 +144,8 @@ interface PodState {
 }
 
 interface ServiceState {
+  /** From a static inventory: a re-list of the watched kind leaves it alone. */
+  pinned: boolean;
   key: string;
   namespace: string;
   name: string;
@@ -158,6 +162,8 @@ interface SliceEndpoint {
 }
 
 interface SliceState {
+  /** From a static inventory: a re-list of the watched kind leaves it alone. */
+  pinned: boolean;
   key: string;
   namespace: string;
   service: string | null;
@@ -166,6 +172,8 @@ interface SliceState {
 }
 
 interface NodeState {
+  /** From a static inventory: a re-list of the watched kind leaves it alone. */
+  pinned: boolean;
   name: string;
   addresses: string[];
   podCidrs: string[];
@@ -174,6 +182,8 @@ interface NodeState {
 }
 
 interface OwnerState extends OwnerInfo {
+  /** From a static inventory: a re-list of the watched kind leaves it alone. */
+  pinned: boolean;
   key: string;
   resourceVersion: string | undefined;
 }
@@ -470,18 +480,24 @@ export class IdentityStore implements ClusterDirectory {
     return OWNER_KINDS.includes(kind) ? `${kind}/${namespaced}` : namespaced;
   }
 
+  /** Keys of `kind` a re-list from the same source replaces (inventory and watches apart). */
   private keysOf(kind: ResourceKind): string[] {
+    const source = (map: Map<string, { pinned: boolean }>): string[] => {
+      const keys: string[] = [];
+      for (const [key, state] of map) if (state.pinned === this.pinned) keys.push(key);
+      return keys;
+    };
     switch (kind) {
       case 'Pod':
-        return [...this.pods.keys()];
+        return source(this.pods);
       case 'Service':
-        return [...this.services.keys()];
+        return source(this.services);
       case 'EndpointSlice':
-        return [...this.slices.keys()];
+        return source(this.slices);
       case 'Node':
-        return [...this.nodes.keys()];
+        return source(this.nodes);
       default:
-        return [...this.owners.keys()].filter((k) => k.startsWith(`${kind}/`));
+        return source(this.owners).filter((k) => k.startsWith(`${kind}/`));
     }
   }
 
@@ -528,6 +544,7 @@ export class IdentityStore implements ClusterDirectory {
           key,
           controller: controllerOf(object.metadata?.ownerReferences),
           resourceVersion: rv,
+          pinned: this.pinned,
         });
         this.touchPodsOf(key, affected);
       }
@@ -586,6 +603,7 @@ export class IdentityStore implements ClusterDirectory {
       active: status.phase !== 'Succeeded' && status.phase !== 'Failed',
       createdUs: kubeTimeMicros(meta.creationTimestamp),
       resourceVersion: meta.resourceVersion,
+      pinned: this.pinned,
     };
     this.pods.set(key, state);
     for (const k of keys) {
@@ -630,6 +648,7 @@ export class IdentityStore implements ClusterDirectory {
       clusterIps: headless ? [] : validIps([spec.clusterIP, ...(spec.clusterIPs ?? [])]),
       createdUs: kubeTimeMicros(meta.creationTimestamp),
       resourceVersion: meta.resourceVersion,
+      pinned: this.pinned,
     };
     this.services.set(key, state);
     for (const ip of state.clusterIps) {
@@ -693,6 +712,7 @@ export class IdentityStore implements ClusterDirectory {
       service,
       endpoints,
       resourceVersion: meta.resourceVersion,
+      pinned: this.pinned,
     };
     this.slices.set(key, state);
     for (const endpoint of endpoints) {
@@ -730,6 +750,7 @@ export class IdentityStore implements ClusterDirectory {
       ),
       createdUs: kubeTimeMicros(node.metadata?.creationTimestamp),
       resourceVersion: node.metadata?.resourceVersion,
+      pinned: this.pinned,
     };
     this.nodes.set(key, state);
     for (const ip of addresses) {
