@@ -72,3 +72,46 @@ export type {
   InventoryProblem,
   InventorySummary,
 } from './inventory';
+export { enricherConfigSchema } from './config';
+export type { EnricherConfig } from './config';
+export { EnricherMetrics } from './metrics';
+export type { DeadLetterReason, JoinSide, ReleaseReason } from './metrics';
+export { resolveKubeSource, startEnricher } from './enricher';
+export type { EnricherOptions, RunningEnricher } from './enricher';
+export { KubeApiError, RESOURCES } from './informers/types';
+export type {
+  ApiObject,
+  ApiObjectMeta,
+  KubeTransport,
+  ListPage,
+  ResourceName,
+  ResourceSpec,
+  WatchEventType,
+  WatchStream,
+} from './informers/types';
+export { Informer } from './informers/informer';
+export type { InformerOptions, InformerSink } from './informers/informer';
+export { InformerSet, WATCHED } from './informers/informer-set';
+export type { IdentitySource } from './informers/informer-set';
+export { createKubeTransport } from './informers/kube-client';
+export type { KubeClientOptions } from './informers/kube-client';
+export { BatchProcessor } from './pipeline/batch';
+export type {
+  BatchCodecs,
+  BatchControl,
+  BatchProcessorOptions,
+  InputMessage,
+} from './pipeline/batch';
+export { DEAD_LETTER_HEADERS, deadLetter } from './pipeline/dead-letter';
+export { AtLeastOnceDelivery, ExactlyOnceDelivery } from './pipeline/delivery';
+export type { DeliveryOptions } from './pipeline/delivery';
+export { startPipeline } from './pipeline/consumer';
+export type { RunningPipeline } from './pipeline/consumer';
+export type {
+  Delivery,
+  IdentityProgress,
+  InputPartition,
+  JoinOutcome,
+  Joiner,
+  OutputRecord,
+} from './pipeline/types';

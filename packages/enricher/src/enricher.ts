@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import {
+  createKafka,
+  createRegistry,
+  startMetricsServer,
+  type Logger,
+  type MetricsServer,
+} from '@dnsflow/runtime';
+import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import type { EnricherConfig } from './config';
+import { createEnrichment, enrichRecord, tryEnrich, type EnrichDeps } from './enrich';
+import type { IdentityStore } from './identity/store';
+import type { ResourceKind } from './identity/kube';
+import { RESOURCE_KINDS } from './identity/kube';
+import type { InformerSink } from './informers/informer';
+import { InformerSet } from './informers/informer-set';
+import { createKubeTransport } from './informers/kube-client';
+import type { KubeTransport } from './informers/types';
+import { EnricherMetrics } from './metrics';
+import { startPipeline, type RunningPipeline } from './pipeline/consumer';
+import type { IdentityProgress, Joiner } from './pipeline/types';
+
+/** A running `dnsflow enrich`. */
+export interface RunningEnricher {
+  /** Rejects when the consumer stopped on an error it does not recover from. */
+  readonly done: Promise<void>;
+  readonly registry: Registry;
+  readonly metrics: EnricherMetrics;
+  /** Port of the metrics server, when enabled. */
+  readonly metricsPort: number | null;
+  /** The informers, when a Kubernetes source is configured. */
+  readonly informers: InformerSet | null;
+  /** Stops consuming (running batches finish or give up), then the informers and server. */
+  stop(): Promise<void>;
+}
+
+/** Seams for tests and embedding: a transport other than client-node's. */
+export interface EnricherOptions {
+  transport?: KubeTransport;
+}
+
+/** How often the watermark moves on while every watch is open. */
+const TICK_MS = 100;
+
+/** The Kubernetes source `auto` stands for here: in a pod, with a kubeconfig, or none. */
+export function resolveKubeSource(
+  config: EnricherConfig['kubernetes'],
+  env: NodeJS.ProcessEnv = process.env,
+): 'in-cluster' | 'kubeconfig' | 'none' {
+  if (config.source !== 'auto') return config.source;
+  if (env['KUBERNETES_SERVICE_HOST']) return 'in-cluster';
+  if (config.kubeconfig || env['KUBECONFIG'] || existsSync(join(homedir(), '.kube', 'config'))) {
+    return 'kubeconfig';
+  }
+  return 'none';
+}
+
+/** Feeds informer lists and events into the identity store. */
+function storeSink(store: IdentityStore, log: Logger): InformerSink {
+  return {
+    replace(resource, objects, receivedUs) {
+      const result = store.replace(resource.kind as ResourceKind, objects, receivedUs);
+      if (result.ignored > 0) {
+        log.warn(
+          { resource: resource.name, ignored: result.ignored },
+          'list items without a name ignored',
+        );
+      }
+    },
+    event(resource, type, object, receivedUs) {
+      const result = store.apply({ type, object, kind: resource.kind as ResourceKind }, receivedUs);
+      if (result.status === 'ignored' && result.reason !== 'stale-delete') {
+        log.warn(
+          { resource: resource.name, reason: result.reason, detail: result.detail },
+          'watch event ignored',
+        );
+      }
+    },
+  };
+}
+
+/** The pipeline's view of the enrichment: pending while an end is not known yet, then final. */
+function joinerOf(deps: EnrichDeps): Joiner {
+  return {
+    join(record, final) {
+      if (final) return { status: 'ok', value: enrichRecord(record, deps) };
+      const outcome = tryEnrich(record, deps);
+      return outcome.status === 'pending'
+        ? { status: 'pending' }
+        : { status: 'ok', value: outcome.record };
+    },
+  };
+}
+
+/** Never changes: without informers nothing a waiting record needs can arrive. */
+const STATIC_PROGRESS: IdentityProgress = {
+  changed: (timeoutMs) => new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+};
+
+/**
+ * Starts `dnsflow enrich`: informers (or the inventory file) fill the identity store, then
+ * the consumer group on the input topic enriches every record and produces it to the output
+ * topic, exactly once or at least once; metrics and health on /metrics, /healthz, /readyz.
+ */
+export async function startEnricher(
+  config: EnricherConfig,
+  log: Logger,
+  options: EnricherOptions = {},
+): Promise<RunningEnricher> {
+  const registry = createRegistry('enricher');
+  const metrics = new EnricherMetrics(registry);
+  const enrichment = createEnrichment(config.enrichment);
+  const source = options.transport ? 'kubeconfig' : resolveKubeSource(config.kubernetes);
+  const store = enrichment.store;
+
+  let informers: InformerSet | null = null;
+  if (source !== 'none') {
+    const transport =
+      options.transport ??
+      (await createKubeTransport({
+        source,
+        ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}),
+        ...(config.kubernetes.context ? { context: config.kubernetes.context } : {}),
+      }));
+    informers = new InformerSet(
+      transport,
+      storeSink(store, log.child({ part: 'store' })),
+      {
+        pageSize: config.kubernetes.listPageSize,
+        watchTimeoutSeconds: config.kubernetes.watchTimeoutSeconds,
+        retryInitialMs: config.kubernetes.retryInitialMs,
+        retryMaxMs: config.kubernetes.retryMaxMs,
+      },
+      metrics,
+      log,
+    );
+    log.info({ server: transport.server, source }, 'watching the Kubernetes API');
+    informers.start();
+  } else {
+    // No informers: whatever the store holds (the inventory) is all there will be, so an
+    // unknown address is external at once instead of pending.
+    for (const kind of RESOURCE_KINDS) store.markSynced(kind);
+    store.advance(Number.POSITIVE_INFINITY);
+    log.info('no Kubernetes source: identities come from the inventory file only');
+  }
+
+  const tick = setInterval(() => {
+    if (informers && !informers.catchingUp) store.advance(Date.now() * 1000);
+  }, TICK_MS);
+  tick.unref();
+
+  if (informers) {
+    const synced = await informers.waitSynced(config.kubernetes.syncTimeoutMs);
+    if (!synced) {
+      log.warn(
+        { timeoutMs: config.kubernetes.syncTimeoutMs },
+        'informers not synced yet; consuming anyway (records wait in the delay buffer, then go out with unknown identities)',
+      );
+    }
+  }
+
+  const codecs = {
+    input: createCodec<DnsTransaction>('DnsTransaction'),
+    output: createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction'),
+  };
+  const kafka = createKafka(config.kafka, log);
+  let pipeline: RunningPipeline;
+  try {
+    pipeline = await startPipeline(
+      kafka,
+      config,
+      codecs,
+      joinerOf(enrichment),
+      informers ?? STATIC_PROGRESS,
+      metrics,
+      log,
+    );
+  } catch (err) {
+    clearInterval(tick);
+    await informers?.stop();
+    throw err;
+  }
+
+  let server: MetricsServer | null = null;
+  if (config.metrics.enabled) {
+    server = await startMetricsServer(registry, config.metrics, log);
+    if (informers) {
+      const set = informers;
+      server.addCheck('kubernetes', () => {
+        const behind = set.informers.filter((i) => i.catchingUp).map((i) => i.resource.name);
+        return behind.length === 0
+          ? { ok: true }
+          : { ok: false, detail: `informers catching up: ${behind.join(', ')}` };
+      });
+    }
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(tick);
+      await pipeline.stop();
+      await informers?.stop();
+      await server?.close();
+    })();
+    return stopping;
+  };
+  return {
+    done: pipeline.done,
+    registry,
+    metrics,
+    metricsPort: server?.port ?? null,
+    informers,
+    stop,
+  };
+}

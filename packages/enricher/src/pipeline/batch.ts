@@ -1,0 +1,288 @@
+import type { Logger } from '@dnsflow/runtime';
+import type {
+  DnsTransaction,
+  EnrichedDnsTransaction,
+  K8sIdentity,
+  RecordCodec,
+} from '@dnsflow/schema';
+import type { DeadLetterReason, EnricherMetrics, JoinSide, ReleaseReason } from '../metrics';
+import { deadLetter } from './dead-letter';
+import type { Delivery, IdentityProgress, Joiner, OutputRecord } from './types';
+
+/** A consumed message as the batch processor needs it. */
+export interface InputMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** The consumer's controls during one batch (kafkajs' eachBatch payload, narrowed). */
+export interface BatchControl {
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping. */
+  isRunning(): boolean;
+  /** True once the partition was revoked by a rebalance. */
+  isStale(): boolean;
+  /** Marks everything up to `offset` as processed in the consumer's position. */
+  resolveOffset(offset: string): void;
+}
+
+export interface BatchProcessorOptions {
+  outputTopic: string;
+  deadLetterTopic: string;
+  /** Longest wait of a record with a pending address (from its arrival). */
+  maxWaitMs: number;
+  /** Records held across all partitions before waiting records are released early. */
+  maxHeldRecords: number;
+  /** How often a waiting batch looks again and heartbeats, at most this long apart. */
+  pollMs?: number;
+  nowMs?: () => number;
+}
+
+/** The codecs: DnsTransaction in, EnrichedDnsTransaction out. */
+export interface BatchCodecs {
+  input: RecordCodec<DnsTransaction>;
+  output: RecordCodec<EnrichedDnsTransaction>;
+}
+
+type Entry =
+  | {
+      kind: 'record';
+      offset: string;
+      key: Buffer;
+      record: DnsTransaction;
+      message: InputMessage;
+      waited: boolean;
+    }
+  | { kind: 'dead'; offset: string; output: OutputRecord; reason: DeadLetterReason };
+
+const SIDES: readonly {
+  side: JoinSide;
+  pick: (e: EnrichedDnsTransaction) => K8sIdentity | null;
+}[] = [
+  { side: 'client', pick: (e) => e.client },
+  { side: 'server', pick: (e) => e.server },
+  { side: 'answered_by', pick: (e) => e.answeredBy },
+];
+
+const FOUND = new Set(['POD', 'HOST_POD', 'NODE', 'SERVICE']);
+
+/**
+ * Processes one fetched batch of one input partition: decode, join, encode, deliver, in
+ * offset order. A record whose address is pending (the informers may not have seen its pod
+ * yet) waits in place, and so do the records behind it: offsets are committed only up to
+ * the last delivered record, and with transactions a record's output and its offset commit
+ * must be one unit, so nothing behind a waiting record may go out first. While it waits the
+ * partition takes no new fetches (backpressure), the records before it are delivered, and
+ * the wait ends when the join succeeds, the record waited `maxWaitMs`, or the held records
+ * exceed `maxHeldRecords`; it is then emitted with the address UNKNOWN, counted.
+ *
+ * Undecodable records (and records the join or the encoder rejects) go to the dead-letter
+ * topic in the same delivery, so they never stop the partition.
+ */
+export class BatchProcessor {
+  /** Records fetched and not yet delivered, across partitions. */
+  private held = 0;
+  private readonly nowMs: () => number;
+
+  constructor(
+    private readonly codecs: BatchCodecs,
+    private readonly joiner: Joiner,
+    private readonly progress: IdentityProgress,
+    private readonly delivery: Delivery,
+    private readonly options: BatchProcessorOptions,
+    private readonly metrics: EnricherMetrics,
+    private readonly log: Logger,
+  ) {
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /** Records held in the delay buffer now. */
+  get heldRecords(): number {
+    return this.held;
+  }
+
+  async process(
+    source: { topic: string; partition: number },
+    messages: readonly InputMessage[],
+    control: BatchControl,
+  ): Promise<void> {
+    if (messages.length === 0) return;
+    const arrivedMs = this.nowMs();
+    this.metrics.stage.received.inc(messages.length);
+    await this.codecs.input.prepare(messages.flatMap((m) => (m.value ? [m.value] : [])));
+    const entries = messages.map((m) => this.decode(source, m));
+    this.hold(entries.length);
+    let next = 0;
+    try {
+      while (next < entries.length) {
+        if (!control.isRunning() || control.isStale()) return;
+        const expired = this.nowMs() - arrivedMs >= this.options.maxWaitMs;
+        const full = this.held > this.options.maxHeldRecords;
+        const reason: ReleaseReason = full && !expired ? 'buffer_full' : 'wait_expired';
+        const { outputs, end, sent, counts } = this.take(
+          source,
+          entries,
+          next,
+          expired || full,
+          reason,
+        );
+        if (end > next) {
+          const last = entries[end - 1]!.offset;
+          await this.delivery.deliver(source, outputs, (BigInt(last) + 1n).toString());
+          control.resolveOffset(last);
+          // Counted once delivered, so a retried delivery does not count twice.
+          this.metrics.stage.sent.inc(sent);
+          for (const count of counts) count();
+          this.hold(next - end);
+          next = end;
+        }
+        if (next < entries.length) {
+          const head = entries[next]!;
+          if (head.kind === 'record' && !head.waited) {
+            head.waited = true;
+            this.metrics.delayed.inc();
+          }
+          const leftMs = this.options.maxWaitMs - (this.nowMs() - arrivedMs);
+          await this.progress.changed(Math.max(0, Math.min(leftMs, this.options.pollMs ?? 250)));
+        }
+        await control.heartbeat();
+      }
+    } finally {
+      this.hold(next - entries.length);
+    }
+  }
+
+  private hold(delta: number): void {
+    this.held += delta;
+    this.metrics.delayBuffer.set(this.held);
+  }
+
+  /**
+   * Joins entries from `start` on until one is pending (unless `final`); returns their
+   * outputs, the index after the last one taken and how many went to the output topic.
+   */
+  private take(
+    source: { topic: string; partition: number },
+    entries: Entry[],
+    start: number,
+    final: boolean,
+    reason: ReleaseReason,
+  ): { outputs: OutputRecord[]; end: number; sent: number; counts: (() => void)[] } {
+    const outputs: OutputRecord[] = [];
+    const counts: (() => void)[] = [];
+    let sent = 0;
+    let i = start;
+    for (; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.kind === 'dead') {
+        outputs.push(entry.output);
+        counts.push(() => this.metrics.deadLetters.inc({ reason: entry.reason }));
+        continue;
+      }
+      let outcome;
+      try {
+        outcome = this.joiner.join(entry.record, final);
+      } catch (err) {
+        // A record that breaks the join must not stop the partition behind it.
+        this.log.error(
+          { offset: entry.offset, err },
+          'join failed; record goes to the dead-letter topic',
+        );
+        outputs.push(this.deadLetterOf(source, entry, 'enrich_failed', err));
+        counts.push(() => this.metrics.deadLetters.inc({ reason: 'enrich_failed' }));
+        continue;
+      }
+      if (outcome.status === 'pending') break;
+      let value: Buffer;
+      try {
+        value = this.codecs.output.encode(outcome.value);
+      } catch (err) {
+        this.log.error(
+          { offset: entry.offset, err },
+          'enriched record does not encode; the input goes to the dead-letter topic',
+        );
+        outputs.push(this.deadLetterOf(source, entry, 'unencodable', err));
+        counts.push(() => this.metrics.deadLetters.inc({ reason: 'unencodable' }));
+        continue;
+      }
+      const enriched = outcome.value;
+      const released = entry.waited && final ? reason : null;
+      counts.push(() => this.countJoin(enriched, released));
+      outputs.push({ topic: this.options.outputTopic, key: entry.key, value });
+      sent++;
+    }
+    return { outputs, end: i, sent, counts };
+  }
+
+  private countJoin(value: EnrichedDnsTransaction, released: ReleaseReason | null): void {
+    for (const { side, pick } of SIDES) {
+      const identity = pick(value);
+      if (identity === null) continue;
+      this.metrics.joins.inc({ side, result: FOUND.has(identity.kind) ? 'hit' : 'miss' });
+      if (released !== null && identity.kind === 'UNKNOWN') {
+        this.metrics.unknown.inc({ side, reason: released });
+      }
+    }
+  }
+
+  private decode(source: { topic: string; partition: number }, message: InputMessage): Entry {
+    const at = { ...source, offset: message.offset };
+    if (message.value === null || message.value.length === 0) {
+      return this.dead(at, message, 'undecodable', 'empty record value (a tombstone?)');
+    }
+    const decoded = this.codecs.input.decode(message.value);
+    if (decoded.status !== 'ok') {
+      this.log.warn(
+        { ...at, reason: decoded.error.reason, err: decoded.error.message },
+        'undecodable record; it goes to the dead-letter topic',
+      );
+      return this.dead(
+        at,
+        message,
+        'undecodable',
+        `${decoded.error.reason}: ${decoded.error.message}`,
+      );
+    }
+    // Key = client IP, like the collector's, so one client's records stay in one partition.
+    const key = Buffer.from(decoded.value.client.ip);
+    return {
+      kind: 'record',
+      offset: message.offset,
+      key,
+      record: decoded.value,
+      message,
+      waited: false,
+    };
+  }
+
+  private dead(
+    at: { topic: string; partition: number; offset: string },
+    message: InputMessage,
+    reason: DeadLetterReason,
+    error: string,
+  ): Entry {
+    return {
+      kind: 'dead',
+      offset: message.offset,
+      reason,
+      output: deadLetter(this.options.deadLetterTopic, at, message, reason, error),
+    };
+  }
+
+  private deadLetterOf(
+    source: { topic: string; partition: number },
+    entry: Extract<Entry, { kind: 'record' }>,
+    reason: DeadLetterReason,
+    err: unknown,
+  ): OutputRecord {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return deadLetter(
+      this.options.deadLetterTopic,
+      { ...source, offset: entry.offset },
+      entry.message,
+      reason,
+      message,
+    );
+  }
+}
