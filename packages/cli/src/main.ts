@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '@dnsflow/runtime';
 import { collectCommand } from './commands/collect';
 import { decodeCommand, type Io } from './commands/decode';
+import { registerEnrich } from './commands/enrich';
 import { configFlags, portList, positiveInt } from './options';
 import { registerRun } from './commands/run';
 
@@ -88,6 +89,7 @@ export function buildProgram(
     });
   registerRun(program, io, setExit);
   // Further commands register themselves here, one line each: register<Name>(program, io, setExit).
+  registerEnrich(program, io, setExit);
   return program;
 }
 
