@@ -1,0 +1,91 @@
+import type { DnsTransaction } from '@dnsflow/schema';
+import type { ApiObject } from '../src/informers/types';
+
+// Small API-server-shaped objects and collector records for the runtime tests.
+
+/** A running pod with one IP, as the API server sends it (list items carry no kind). */
+export function podObject(
+  namespace: string,
+  name: string,
+  ip: string,
+  options: { uid?: string; rv?: string; node?: string; created?: string } = {},
+): ApiObject {
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid: options.uid ?? `uid-${namespace}-${name}`,
+      resourceVersion: options.rv ?? '1',
+      creationTimestamp: options.created ?? '2026-01-01T00:00:00Z',
+      labels: { app: name },
+    },
+    spec: { nodeName: options.node ?? 'node-a', containers: [{ name: 'main' }] },
+    status: {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      hostIP: '192.168.0.10',
+      startTime: options.created ?? '2026-01-01T00:00:00Z',
+    },
+  };
+}
+
+/** A node with one internal address. */
+export function nodeObject(name: string, ip: string, rv = '1'): ApiObject {
+  return {
+    metadata: { name, uid: `uid-node-${name}`, resourceVersion: rv },
+    spec: {},
+    status: { addresses: [{ type: 'InternalIP', address: ip }] },
+  };
+}
+
+/** A ClusterIP service. */
+export function serviceObject(namespace: string, name: string, clusterIP: string): ApiObject {
+  return {
+    metadata: { name, namespace, uid: `uid-svc-${namespace}-${name}`, resourceVersion: '1' },
+    spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP] },
+  };
+}
+
+/** A collector record: `client` asks `server` for `name` at `startTimeUs`. */
+export function record(
+  client: string,
+  server: string,
+  name: string,
+  startTimeUs: number,
+  dnsId = 1,
+): DnsTransaction {
+  return {
+    captureTimeUs: startTimeUs + 1000,
+    startTimeUs,
+    endTimeUs: startTimeUs + 500,
+    latencyUs: 500,
+    node: 'node-a',
+    iface: 'any',
+    client: { ip: client, port: 40000 + (dnsId % 20000) },
+    server: { ip: server, port: 53 },
+    answeredBy: null,
+    transport: 'UDP',
+    dnsId: dnsId & 0xffff,
+    opcode: 'QUERY',
+    flags: { aa: false, tc: false, rd: true, ra: true, ad: false, cd: false, do: false },
+    question: { name, nameRaw: name, type: 'A', class: 'IN' },
+    questionCount: 1,
+    rcode: 'NOERROR',
+    rcodeValue: 0,
+    answers: [],
+    answerCount: 0,
+    authorityCount: 0,
+    additionalCount: 0,
+    authorities: [],
+    additionals: [],
+    queryEdns: null,
+    responseEdns: null,
+    requestBytes: 40,
+    responseBytes: 56,
+    status: 'ANSWERED',
+    malformedReason: null,
+    duplicateResponses: 0,
+    notes: [],
+  };
+}
