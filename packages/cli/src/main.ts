@@ -3,6 +3,8 @@ import { ConfigError } from '@dnsflow/runtime';
 import { collectCommand } from './commands/collect';
 import { decodeCommand, type Io } from './commands/decode';
 import { registerEnrich } from './commands/enrich';
+import { registerIndex } from './commands/index';
+import { registerSetup } from './commands/setup';
 import { configFlags, portList, positiveInt } from './options';
 import { registerRun } from './commands/run';
 
@@ -90,6 +92,8 @@ export function buildProgram(
   registerRun(program, io, setExit);
   // Further commands register themselves here, one line each: register<Name>(program, io, setExit).
   registerEnrich(program, io, setExit);
+  registerSetup(program, io, setExit);
+  registerIndex(program, io, setExit);
   return program;
 }
 

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { EnrichedDnsTransaction } from '@dnsflow/schema';
+
+/**
+ * The `_id` of a transaction's document: a hash of what identifies the transaction on the
+ * wire (node, transport, both endpoints, DNS id, start and end times). A record Kafka
+ * delivers again, or that the collector published twice after a spool replay, gets the same
+ * `_id`, so its `create` is a 409 and the document exists once. Enrichment is left out on
+ * purpose: the same transaction enriched twice is still one transaction.
+ *
+ * 128 bits of SHA-256 in base64url (22 characters): collisions are out of reach at any
+ * volume one data stream holds, and the `_id` stays as short as Elasticsearch's own.
+ */
+export function transactionId(record: EnrichedDnsTransaction): string {
+  const tx = record.transaction;
+  const key = [
+    tx.node,
+    tx.transport,
+    tx.client.ip,
+    tx.client.port,
+    tx.server.ip,
+    tx.server.port,
+    tx.dnsId,
+    tx.startTimeUs,
+    tx.endTimeUs ?? '',
+  ].join('|');
+  return createHash('sha256').update(key).digest().subarray(0, 16).toString('base64url');
+}

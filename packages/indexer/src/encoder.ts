@@ -1,0 +1,53 @@
+import {
+  createCodec,
+  dnsDataStream,
+  toEcs,
+  type EcsDocument,
+  type EnrichedDnsTransaction,
+} from '@dnsflow/schema';
+import type { DeadLetterStage } from './dead-letter';
+import { transactionId } from './document-id';
+
+/** A Kafka record as the Elasticsearch document to create, or why it cannot be one. */
+export type EncodeResult =
+  | { status: 'ok'; index: string; id: string; document: EcsDocument }
+  | { status: 'error'; stage: DeadLetterStage; reason: string; detail: string };
+
+/**
+ * Turns `dns.enriched` records (Avro, any shipped writer version) into ECS documents for
+ * `logs-dnsflow.dns-<namespace>`, each with its deterministic `_id`.
+ */
+export function createEncoder(namespace: string): (value: Buffer | null) => EncodeResult {
+  const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
+  const index = dnsDataStream(namespace);
+  return (value) => {
+    if (value === null) {
+      return { status: 'error', stage: 'decode', reason: 'empty', detail: 'record has no value' };
+    }
+    const decoded = codec.decode(value);
+    if (decoded.status !== 'ok') {
+      return {
+        status: 'error',
+        stage: 'decode',
+        reason: decoded.error.reason,
+        detail: decoded.error.message,
+      };
+    }
+    try {
+      return {
+        status: 'ok',
+        index,
+        id: transactionId(decoded.value),
+        document: toEcs(decoded.value, { namespace }),
+      };
+    } catch (err) {
+      // A value the codec accepts but the ECS mapping cannot render (e.g. an unparsable IP).
+      return {
+        status: 'error',
+        stage: 'encode',
+        reason: err instanceof Error ? err.name : 'error',
+        detail: err instanceof Error ? err.message : String(err),
+      };
+    }
+  };
+}

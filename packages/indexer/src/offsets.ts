@@ -1,0 +1,171 @@
+import type { Logger } from '@dnsflow/runtime';
+
+// Which Kafka offsets may be committed. A record is "done" when Elasticsearch acknowledged its
+// document (or it went to the dead-letter topic); documents finish out of order (several bulk
+// requests in flight, retries), but a commit says "everything below this offset is done", so
+// per partition only the contiguous run of done offsets from the oldest taken one counts.
+
+/** One taken record's place in its partition; {@link OffsetTracker.done} marks it finished. */
+export interface Ticket {
+  readonly track: object;
+  readonly entry: { readonly offset: bigint; done: boolean };
+}
+
+/** A committable position: the offset of the next record to read, as Kafka wants it. */
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+class Track {
+  private entries: { offset: bigint; done: boolean }[] = [];
+  private head = 0;
+  lastTaken = -1n;
+  /** Next offset to commit (one past the contiguous done run), or -1 before any. */
+  next = -1n;
+  committed = -1n;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  take(offset: bigint): Ticket['entry'] {
+    const entry = { offset, done: false };
+    this.entries.push(entry);
+    this.lastTaken = offset;
+    return entry;
+  }
+
+  advance(): void {
+    while (this.head < this.entries.length && this.entries[this.head]!.done) {
+      this.next = this.entries[this.head]!.offset + 1n;
+      this.head += 1;
+    }
+    // Drop the finished prefix now and then instead of shifting on every record.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  get pending(): number {
+    return this.entries.length - this.head;
+  }
+}
+
+/** Tracks taken and finished offsets per partition. */
+export class OffsetTracker {
+  private tracks = new Map<string, Track>();
+
+  /**
+   * Registers a record taken from Kafka, in the order Kafka delivered it. An offset at or
+   * below the last one taken means the consumer was moved back (a rebalance, a seek): the
+   * partition's tracking starts over, and tickets of the old run no longer count.
+   */
+  take(topic: string, partition: number, offset: string): Ticket {
+    const key = `${topic}\u0000${partition}`;
+    const value = BigInt(offset);
+    let track = this.tracks.get(key);
+    if (!track || value <= track.lastTaken) {
+      const fresh = new Track(topic, partition);
+      if (track) fresh.committed = track.committed;
+      track = fresh;
+      this.tracks.set(key, track);
+    }
+    return { track, entry: track.take(value) };
+  }
+
+  /** Marks a record finished. */
+  done(ticket: Ticket): void {
+    ticket.entry.done = true;
+    const track = ticket.track as Track;
+    if (this.tracks.get(`${track.topic}\u0000${track.partition}`) === track) track.advance();
+  }
+
+  /** Positions that moved past what was committed. */
+  committable(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const t of this.tracks.values()) {
+      if (t.next > t.committed) {
+        out.push({ topic: t.topic, partition: t.partition, offset: t.next.toString() });
+      }
+    }
+    return out;
+  }
+
+  /** Records a successful commit of `offsets`. */
+  committed(offsets: readonly TopicPartitionOffset[]): void {
+    for (const o of offsets) {
+      const track = this.tracks.get(`${o.topic}\u0000${o.partition}`);
+      const value = BigInt(o.offset);
+      if (track && value > track.committed) track.committed = value;
+    }
+  }
+
+  /** Forgets every partition (after a rebalance: the new assignment starts from Kafka). */
+  reset(): void {
+    this.tracks = new Map();
+  }
+
+  /** Records taken and not finished, over all partitions. */
+  get pending(): number {
+    let n = 0;
+    for (const t of this.tracks.values()) n += t.pending;
+    return n;
+  }
+}
+
+/**
+ * Commits what the tracker allows, one commit at a time: a call while a commit is running
+ * marks another one due, so a burst of acknowledgements becomes a few commits.
+ */
+export class Committer {
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly tracker: OffsetTracker,
+    private readonly commit: (offsets: TopicPartitionOffset[]) => Promise<void>,
+    private readonly log: Logger,
+    private readonly onResult: (ok: boolean) => void = () => undefined,
+  ) {}
+
+  /** Starts a commit if one is due; resolves when the commits this call asked for ran. */
+  request(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Commits everything committable now, waiting for a running commit first. */
+  async flush(): Promise<void> {
+    if (this.running) await this.running;
+    await this.request();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const offsets = this.tracker.committable();
+      if (offsets.length === 0) return;
+      try {
+        await this.commit(offsets);
+        this.tracker.committed(offsets);
+        this.onResult(true);
+      } catch (err) {
+        // A rebalance took the partition, or the coordinator moved: the records will be
+        // read again by whoever owns the partition and their creates are 409s.
+        this.onResult(false);
+        this.log.warn({ err, offsets }, 'offset commit failed; the next one will carry it');
+        return;
+      }
+    } while (this.again);
+  }
+}

@@ -1,0 +1,365 @@
+import { createHash } from 'node:crypto';
+import { errors, type Client } from '@elastic/elasticsearch';
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { createElasticsearch, createKafka, type Logger } from '@dnsflow/runtime';
+import { dnsDataStream, dnsTemplates } from '@dnsflow/schema';
+import type { DataStreamConfig, IndexerConfig, TopicsConfig } from './config';
+import { SetupError } from './errors';
+
+// dnsflow setup: creates what the pipeline needs, and is safe to run again.
+//
+// - Kafka topics that are missing are created; existing ones are left as they are (changing
+//   partitions or retention of a live topic is an operator's decision), and reported.
+// - Elasticsearch templates carry a hash of their body in _meta.dnsflow_hash: a template
+//   with the same hash is left alone; one with another hash (an older dnsflow, or another
+//   retention) is replaced and reported "updated". Replacing is what makes an upgrade or a
+//   new retention take effect; it applies to backing indices created after it (the next
+//   rollover), never to data already written.
+// - The data stream is created with PUT _data_stream where the node has that API; where it
+//   has not (the integ-test distribution), the first document creates it from the template
+//   and setup reports that instead of failing.
+
+/** What setup did with one item. */
+export type SetupAction = 'created' | 'exists' | 'updated' | 'deferred';
+
+/** One line of the setup report. */
+export interface SetupItem {
+  kind: 'topic' | 'component template' | 'index template' | 'data stream';
+  name: string;
+  action: SetupAction;
+  detail?: string;
+}
+
+/** Everything setup did, and the retention Elasticsearch reports back. */
+export interface SetupReport {
+  items: SetupItem[];
+  /** Version of the Elasticsearch node, when Elasticsearch was set up. */
+  elasticsearchVersion: string | null;
+  /** `data_retention` read back from the index template. */
+  templateRetention: string | null;
+  /** `data_retention` read back from the data stream, where the node has that API. */
+  dataStreamRetention: string | null;
+}
+
+/** Which halves of setup to run (both by default). */
+export interface SetupOptions {
+  kafka?: boolean;
+  elasticsearch?: boolean;
+}
+
+/** Oldest Elasticsearch whose index templates take a data stream `lifecycle`. */
+export const MIN_ELASTICSEARCH = { major: 8, minor: 11 } as const;
+
+/**
+ * Runs `dnsflow setup`. Throws {@link SetupError} naming the item and the problem (version,
+ * permission, unreachable, rejected); items before it stay created.
+ */
+export async function runSetup(
+  config: IndexerConfig,
+  log: Logger,
+  options: SetupOptions = {},
+): Promise<SetupReport> {
+  const report: SetupReport = {
+    items: [],
+    elasticsearchVersion: null,
+    templateRetention: null,
+    dataStreamRetention: null,
+  };
+  if (options.kafka ?? true) {
+    const admin = createKafka(config.kafka, log).admin();
+    try {
+      await kafkaStep('Kafka', () => admin.connect());
+      report.items.push(...(await setupTopics(admin, config.topics)));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  if (options.elasticsearch ?? true) {
+    const es = createElasticsearch(config.elasticsearch);
+    try {
+      await setupElasticsearch(es, config.dataStream, report);
+    } finally {
+      await es.close();
+    }
+  }
+  for (const item of report.items) log.info({ ...item }, `${item.kind} ${item.action}`);
+  return report;
+}
+
+async function setupTopics(admin: Admin, topics: TopicsConfig): Promise<SetupItem[]> {
+  const existing = new Set(await kafkaStep('Kafka topics', () => admin.listTopics()));
+  const wanted = [topics.raw, topics.enriched, topics.alerts, topics.dlq];
+  const missing: ITopicConfig[] = wanted
+    .filter((name, i) => !existing.has(name) && wanted.indexOf(name) === i)
+    .map((name) => ({
+      topic: name,
+      numPartitions: topics.partitions,
+      replicationFactor: topics.replicationFactor,
+      configEntries: [
+        {
+          name: 'retention.ms',
+          value: String(name === topics.dlq ? topics.dlqRetentionMs : topics.retentionMs),
+        },
+      ],
+    }));
+  if (missing.length > 0) {
+    await kafkaStep(`topics ${missing.map((t) => t.topic).join(', ')}`, () =>
+      admin.createTopics({ topics: missing, waitForLeaders: true }),
+    );
+  }
+  const metadata = await kafkaStep('Kafka topic metadata', () =>
+    admin.fetchTopicMetadata({ topics: [...new Set(wanted)] }),
+  );
+  const created = new Set(missing.map((t) => t.topic));
+  const order = (name: string): number => wanted.indexOf(name);
+  const sorted = [...metadata.topics].sort((a, b) => order(a.name) - order(b.name));
+  return sorted.map((t) => ({
+    kind: 'topic' as const,
+    name: t.name,
+    action: created.has(t.name) ? ('created' as const) : ('exists' as const),
+    detail: `${t.partitions.length} partitions, replication ${t.partitions[0]?.replicas.length ?? '?'}`,
+  }));
+}
+
+async function setupElasticsearch(
+  es: Client,
+  dataStream: DataStreamConfig,
+  report: SetupReport,
+): Promise<void> {
+  const version = await elasticsearchVersion(es);
+  report.elasticsearchVersion = version;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (
+    major < MIN_ELASTICSEARCH.major ||
+    (major === MIN_ELASTICSEARCH.major && minor < MIN_ELASTICSEARCH.minor)
+  ) {
+    throw new SetupError(
+      'version',
+      'Elasticsearch',
+      `version ${version} is too old: dnsflow needs ${MIN_ELASTICSEARCH.major}.${MIN_ELASTICSEARCH.minor} or later (index templates with a data stream lifecycle)`,
+    );
+  }
+
+  const set = dnsTemplates({ retention: dataStream.retention, numberOfShards: dataStream.shards });
+  for (const component of set.componentTemplates) {
+    const item = `component template ${component.name}`;
+    report.items.push(
+      await putIfChanged('component template', component.name, component.body, {
+        read: async () => {
+          const found = await esStep(item, 'manage_index_templates', () =>
+            es.cluster.getComponentTemplate({ name: component.name }, { ignore: [404] }),
+          );
+          return found.component_templates?.[0]?.component_template._meta ?? null;
+        },
+        write: (body) =>
+          esStep(item, 'manage_index_templates', () =>
+            es.cluster.putComponentTemplate({ name: component.name, ...body }),
+          ),
+      }),
+    );
+  }
+  const template = set.indexTemplate;
+  const templateItem = `index template ${template.name}`;
+  report.items.push(
+    await putIfChanged('index template', template.name, template.body, {
+      read: async () => {
+        const found = await esStep(templateItem, 'manage_index_templates', () =>
+          es.indices.getIndexTemplate({ name: template.name }, { ignore: [404] }),
+        );
+        return found.index_templates?.[0]?.index_template._meta ?? null;
+      },
+      write: (body) =>
+        esStep(templateItem, 'manage_index_templates', () =>
+          es.indices.putIndexTemplate({ name: template.name, ...body }),
+        ),
+    }),
+  );
+  const readBack = await esStep(templateItem, 'manage_index_templates', () =>
+    es.indices.getIndexTemplate({ name: template.name }),
+  );
+  report.templateRetention =
+    readBack.index_templates[0]?.index_template.template?.lifecycle?.data_retention?.toString() ??
+    null;
+
+  const stream = dnsDataStream(dataStream.namespace);
+  report.items.push(await createDataStream(es, stream));
+  report.dataStreamRetention = await dataStreamRetention(es, stream);
+}
+
+interface TemplateAccess {
+  read(): Promise<Record<string, unknown> | null>;
+  write(body: Record<string, unknown>): Promise<unknown>;
+}
+
+async function putIfChanged(
+  kind: 'component template' | 'index template',
+  name: string,
+  body: Record<string, unknown>,
+  access: TemplateAccess,
+): Promise<SetupItem> {
+  const hash = bodyHash(body);
+  const meta = await access.read();
+  if (meta?.['dnsflow_hash'] === hash) return { kind, name, action: 'exists' };
+  await access.write({
+    ...body,
+    _meta: { ...(body['_meta'] as Record<string, unknown> | undefined), dnsflow_hash: hash },
+  });
+  return meta === null
+    ? { kind, name, action: 'created' }
+    : { kind, name, action: 'updated', detail: 'replaced a template with another body' };
+}
+
+async function createDataStream(es: Client, stream: string): Promise<SetupItem> {
+  const item = `data stream ${stream}`;
+  const resolved = await esStep(item, 'view_index_metadata on logs-dnsflow.dns-*', () =>
+    es.indices.resolveIndex({ name: stream }, { ignore: [404] }),
+  );
+  if ((resolved.data_streams ?? []).some((d) => d.name === stream)) {
+    return { kind: 'data stream', name: stream, action: 'exists' };
+  }
+  try {
+    await es.indices.createDataStream({ name: stream });
+    return { kind: 'data stream', name: stream, action: 'created' };
+  } catch (err) {
+    if (lacksDataStreamApi(err)) {
+      return {
+        kind: 'data stream',
+        name: stream,
+        action: 'deferred',
+        detail:
+          'this node has no _data_stream API: the first document creates it from the template',
+      };
+    }
+    throw toSetupError(item, 'create_index on logs-dnsflow.dns-*', err);
+  }
+}
+
+async function dataStreamRetention(es: Client, stream: string): Promise<string | null> {
+  try {
+    const lifecycle = await es.indices.getDataLifecycle({ name: stream });
+    return lifecycle.data_streams[0]?.lifecycle?.data_retention?.toString() ?? null;
+  } catch (err) {
+    if (
+      lacksDataStreamApi(err) ||
+      (err instanceof errors.ResponseError && err.statusCode === 404)
+    ) {
+      return null;
+    }
+    throw toSetupError(`data stream ${stream}`, 'view_index_metadata on logs-dnsflow.dns-*', err);
+  }
+}
+
+/** The node's version from `GET /`, or from the node info where `GET /` is absent. */
+async function elasticsearchVersion(es: Client): Promise<string> {
+  try {
+    const info = await es.info();
+    return info.version.number;
+  } catch (err) {
+    // The integ-test distribution has no handler for GET /; the nodes API has the version.
+    if (!(err instanceof errors.ResponseError) || err.statusCode !== 405) {
+      throw toSetupError('Elasticsearch', 'monitor', err);
+    }
+  }
+  const nodes = await esStep('Elasticsearch', 'monitor', () =>
+    es.nodes.info({ node_id: '_local', metric: '_none' }),
+  );
+  const version = Object.values(nodes.nodes)[0]?.version;
+  if (!version) throw new SetupError('rejected', 'Elasticsearch', 'node info has no version');
+  return version;
+}
+
+function lacksDataStreamApi(err: unknown): boolean {
+  if (!(err instanceof errors.ResponseError)) return false;
+  const text = JSON.stringify(err.body ?? '');
+  return [400, 404, 405].includes(err.statusCode ?? 0) && /no handler found/i.test(text);
+}
+
+async function esStep<T>(item: string, privilege: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toSetupError(item, privilege, err);
+  }
+}
+
+function toSetupError(item: string, privilege: string, err: unknown): SetupError {
+  if (err instanceof SetupError) return err;
+  if (err instanceof errors.ResponseError) {
+    const status = err.statusCode ?? 0;
+    const reason = esReason(err.body) ?? err.message;
+    if (status === 401) {
+      return new SetupError(
+        'permission',
+        item,
+        `authentication failed (401): ${reason}; check elasticsearch.username/password or apiKey`,
+        { cause: err, statusCode: status },
+      );
+    }
+    if (status === 403) {
+      return new SetupError(
+        'permission',
+        item,
+        `permission denied (403): ${reason}; the user or API key needs the ${privilege} privilege`,
+        { cause: err, statusCode: status },
+      );
+    }
+    return new SetupError('rejected', item, `Elasticsearch answered ${status}: ${reason}`, {
+      cause: err,
+      statusCode: status,
+    });
+  }
+  if (err instanceof errors.ElasticsearchClientError) {
+    return new SetupError('unreachable', item, `Elasticsearch unreachable: ${err.message}`, {
+      cause: err,
+    });
+  }
+  return new SetupError('rejected', item, err instanceof Error ? err.message : String(err), {
+    cause: err,
+  });
+}
+
+function esReason(body: unknown): string | undefined {
+  const error = (body as { error?: { reason?: string } | string } | undefined)?.error;
+  return typeof error === 'string' ? error : error?.reason;
+}
+
+async function kafkaStep<T>(item: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const type = (err as { type?: string }).type ?? '';
+    const nested = (err as { errors?: { type?: string }[] }).errors?.map((e) => e.type) ?? [];
+    const types = [type, ...nested].filter(Boolean);
+    const message = err instanceof Error ? err.message : String(err);
+    if (types.some((t) => t?.includes('AUTHORIZATION_FAILED'))) {
+      throw new SetupError(
+        'permission',
+        item,
+        `Kafka refused (${types.join(', ')}): ${message}; the principal needs CREATE and DESCRIBE on the topics`,
+        { cause: err },
+      );
+    }
+    if (types.some((t) => t?.startsWith('INVALID_'))) {
+      throw new SetupError('rejected', item, `Kafka refused (${types.join(', ')}): ${message}`, {
+        cause: err,
+      });
+    }
+    throw new SetupError('unreachable', item, `Kafka: ${message}`, { cause: err });
+  }
+}
+
+/** Hash of a template body with keys sorted, so key order never counts as a change. */
+function bodyHash(body: unknown): string {
+  return createHash('sha256').update(canonical(body)).digest('hex').slice(0, 16);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
