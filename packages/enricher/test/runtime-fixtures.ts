@@ -3,6 +3,8 @@ import type { ApiObject } from '../src/informers/types';
 
 // Small API-server-shaped objects and collector records for the runtime tests.
 
+const CREATED = '2026-01-01T00:00:00Z';
+
 /** A running pod with one IP, as the API server sends it (list items carry no kind). */
 export function podObject(
   namespace: string,
@@ -16,7 +18,7 @@ export function podObject(
       namespace,
       uid: options.uid ?? `uid-${namespace}-${name}`,
       resourceVersion: options.rv ?? '1',
-      creationTimestamp: options.created ?? '2026-01-01T00:00:00Z',
+      creationTimestamp: options.created ?? CREATED,
       labels: { app: name },
     },
     spec: { nodeName: options.node ?? 'node-a', containers: [{ name: 'main' }] },
@@ -25,7 +27,7 @@ export function podObject(
       podIP: ip,
       podIPs: [{ ip }],
       hostIP: '192.168.0.10',
-      startTime: options.created ?? '2026-01-01T00:00:00Z',
+      startTime: options.created ?? CREATED,
     },
   };
 }
@@ -33,7 +35,7 @@ export function podObject(
 /** A node with one internal address. */
 export function nodeObject(name: string, ip: string, rv = '1'): ApiObject {
   return {
-    metadata: { name, uid: `uid-node-${name}`, resourceVersion: rv },
+    metadata: { name, uid: `uid-node-${name}`, resourceVersion: rv, creationTimestamp: CREATED },
     spec: {},
     status: { addresses: [{ type: 'InternalIP', address: ip }] },
   };
@@ -42,7 +44,13 @@ export function nodeObject(name: string, ip: string, rv = '1'): ApiObject {
 /** A ClusterIP service. */
 export function serviceObject(namespace: string, name: string, clusterIP: string): ApiObject {
   return {
-    metadata: { name, namespace, uid: `uid-svc-${namespace}-${name}`, resourceVersion: '1' },
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-svc-${namespace}-${name}`,
+      resourceVersion: '1',
+      creationTimestamp: CREATED,
+    },
     spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP] },
   };
 }

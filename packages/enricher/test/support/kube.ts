@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DnsTransaction } from '@dnsflow/schema';
-import type { KubeObject, KubePod } from '../../src/identity/kube';
+import {
+  RESOURCE_KINDS,
+  type KubeObject,
+  type KubePod,
+  type KubeService,
+} from '../../src/identity/kube';
+import { IdentityStore } from '../../src/identity/store';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'kube');
 
@@ -84,4 +90,57 @@ export function transaction(
     notes: [],
     ...extra,
   };
+}
+
+/** A copy of a Service fixture as another ClusterIP service. */
+export function serviceLike(
+  base: string,
+  changes: { name: string; namespace: string; clusterIP: string },
+): KubeService {
+  const service = fixture<KubeService>(base);
+  service.metadata!.name = changes.name;
+  service.metadata!.namespace = changes.namespace;
+  service.metadata!.uid = `uid-svc-${changes.namespace}-${changes.name}`;
+  service.spec!.clusterIP = changes.clusterIP;
+  service.spec!.clusterIPs = [changes.clusterIP];
+  return service;
+}
+
+/**
+ * A store that listed these objects (a node, kube-dns with its CoreDNS pod, a headless
+ * postgres StatefulSet in `db`, the checkout Deployment pod in `shop` and a `payments`
+ * ClusterIP service in `shop`, plus `extra`) at 2026-03-01T10:00:10Z, with the watches
+ * current until `currentUntil`.
+ */
+export function demoCluster(
+  extra: KubeObject[] = [],
+  currentUntil = '2026-03-01T12:00:00Z',
+): IdentityStore {
+  const objects: KubeObject[] = [
+    fixture('node'),
+    fixture('service-kube-dns'),
+    fixture('endpointslice-kube-dns'),
+    fixture('pod-coredns'),
+    fixture('service-headless'),
+    fixture('endpointslice-headless'),
+    fixture('pod-statefulset'),
+    fixture('pod-deployment'),
+    fixture('replicaset'),
+    serviceLike('service-kube-dns', {
+      name: 'payments',
+      namespace: 'shop',
+      clusterIP: '10.96.8.8',
+    }),
+    ...extra,
+  ];
+  const store = new IdentityStore();
+  for (const kind of RESOURCE_KINDS) {
+    store.replace(
+      kind,
+      objects.filter((o) => o.kind === kind),
+      us('2026-03-01T10:00:10Z'),
+    );
+  }
+  store.advance(us(currentUntil));
+  return store;
 }
