@@ -11,7 +11,7 @@ import {
 } from '@dnsflow/runtime';
 import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
 import type { EnricherConfig } from './config';
-import { createEnrichment, enrichRecord, tryEnrich, type EnrichDeps } from './enrich';
+import { createEnrichment } from './enrich';
 import type { IdentityStore } from './identity/store';
 import type { ResourceKind } from './identity/kube';
 import { RESOURCE_KINDS } from './identity/kube';
@@ -21,7 +21,8 @@ import { createKubeTransport } from './informers/kube-client';
 import type { KubeTransport } from './informers/types';
 import { EnricherMetrics } from './metrics';
 import { startPipeline, type RunningPipeline } from './pipeline/consumer';
-import type { IdentityProgress, Joiner } from './pipeline/types';
+import { enrichmentJoiner } from './pipeline/join';
+import type { IdentityProgress } from './pipeline/types';
 
 /** A running `dnsflow enrich`. */
 export interface RunningEnricher {
@@ -78,19 +79,6 @@ function storeSink(store: IdentityStore, log: Logger): InformerSink {
           'watch event ignored',
         );
       }
-    },
-  };
-}
-
-/** The pipeline's view of the enrichment: pending while an end is not known yet, then final. */
-function joinerOf(deps: EnrichDeps): Joiner {
-  return {
-    join(record, final) {
-      if (final) return { status: 'ok', value: enrichRecord(record, deps) };
-      const outcome = tryEnrich(record, deps);
-      return outcome.status === 'pending'
-        ? { status: 'pending' }
-        : { status: 'ok', value: outcome.record };
     },
   };
 }
@@ -173,7 +161,7 @@ export async function startEnricher(
       kafka,
       config,
       codecs,
-      joinerOf(enrichment),
+      enrichmentJoiner(enrichment),
       informers ?? STATIC_PROGRESS,
       metrics,
       log,

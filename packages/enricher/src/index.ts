@@ -75,7 +75,7 @@ export type {
 export { enricherConfigSchema } from './config';
 export type { EnricherConfig } from './config';
 export { EnricherMetrics } from './metrics';
-export type { DeadLetterReason, JoinSide, ReleaseReason } from './metrics';
+export type { DeadLetterReason, JoinSide, UnknownIpReason } from './metrics';
 export { resolveKubeSource, startEnricher } from './enricher';
 export type { EnricherOptions, RunningEnricher } from './enricher';
 export { KubeApiError, RESOURCES } from './informers/types';
@@ -115,3 +115,4 @@ export type {
   Joiner,
   OutputRecord,
 } from './pipeline/types';
+export { enrichmentJoiner } from './pipeline/join';

@@ -7,8 +7,12 @@ export type JoinSide = 'client' | 'server' | 'answered_by';
 /** Why a record went to the dead-letter topic. */
 export type DeadLetterReason = 'undecodable' | 'enrich_failed' | 'unencodable';
 
-/** Why a record was emitted with an address still unknown after waiting. */
-export type ReleaseReason = 'wait_expired' | 'buffer_full';
+/**
+ * Why an address went out as UNKNOWN: the record waited its time or was pushed out of a full
+ * delay buffer while the address was pending, or the store answered unknown (a pruned
+ * tombstone, a cluster-range address no object held).
+ */
+export type UnknownIpReason = 'wait_expired' | 'buffer_full' | 'unresolved';
 
 /** Enricher metrics: the stage counters plus join, delay buffer, informer and Kafka figures. */
 export class EnricherMetrics {
@@ -40,7 +44,7 @@ export class EnricherMetrics {
     });
     this.unknown = new Counter({
       name: `${p}unknown_ips_total`,
-      help: 'Addresses emitted as UNKNOWN because the informers had not caught up, by side and reason.',
+      help: 'Addresses emitted as UNKNOWN, by side and reason (wait_expired, buffer_full: pending while the informers caught up; unresolved: the store did not know).',
       labelNames: ['side', 'reason'],
       registers,
     });

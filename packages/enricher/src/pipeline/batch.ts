@@ -5,7 +5,7 @@ import type {
   K8sIdentity,
   RecordCodec,
 } from '@dnsflow/schema';
-import type { DeadLetterReason, EnricherMetrics, JoinSide, ReleaseReason } from '../metrics';
+import type { DeadLetterReason, EnricherMetrics, JoinSide, UnknownIpReason } from '../metrics';
 import { deadLetter } from './dead-letter';
 import type { Delivery, IdentityProgress, Joiner, OutputRecord } from './types';
 
@@ -119,7 +119,7 @@ export class BatchProcessor {
         if (!control.isRunning() || control.isStale()) return;
         const expired = this.nowMs() - arrivedMs >= this.options.maxWaitMs;
         const full = this.held > this.options.maxHeldRecords;
-        const reason: ReleaseReason = full && !expired ? 'buffer_full' : 'wait_expired';
+        const reason: UnknownIpReason = !expired ? 'buffer_full' : 'wait_expired';
         const { outputs, end, sent, counts } = this.take(
           source,
           entries,
@@ -167,7 +167,7 @@ export class BatchProcessor {
     entries: Entry[],
     start: number,
     final: boolean,
-    reason: ReleaseReason,
+    reason: UnknownIpReason,
   ): { outputs: OutputRecord[]; end: number; sent: number; counts: (() => void)[] } {
     const outputs: OutputRecord[] = [];
     const counts: (() => void)[] = [];
@@ -207,22 +207,19 @@ export class BatchProcessor {
         continue;
       }
       const enriched = outcome.value;
-      const released = entry.waited && final ? reason : null;
-      counts.push(() => this.countJoin(enriched, released));
+      counts.push(() => this.countJoin(enriched, final ? reason : 'unresolved'));
       outputs.push({ topic: this.options.outputTopic, key: entry.key, value });
       sent++;
     }
     return { outputs, end: i, sent, counts };
   }
 
-  private countJoin(value: EnrichedDnsTransaction, released: ReleaseReason | null): void {
+  private countJoin(value: EnrichedDnsTransaction, unknown: UnknownIpReason): void {
     for (const { side, pick } of SIDES) {
       const identity = pick(value);
       if (identity === null) continue;
       this.metrics.joins.inc({ side, result: FOUND.has(identity.kind) ? 'hit' : 'miss' });
-      if (released !== null && identity.kind === 'UNKNOWN') {
-        this.metrics.unknown.inc({ side, reason: released });
-      }
+      if (identity.kind === 'UNKNOWN') this.metrics.unknown.inc({ side, reason: unknown });
     }
   }
 
