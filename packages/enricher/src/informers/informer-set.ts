@@ -46,7 +46,7 @@ export class InformerSet implements IdentitySource {
           sink,
           { ...options, onProgress },
           metrics,
-          log.child({ part: 'informer', resource: name }),
+          log.child({ part: 'informer' }),
         ),
     );
   }

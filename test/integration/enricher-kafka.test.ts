@@ -1,0 +1,229 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import {
+  enricherConfigSchema,
+  startEnricher,
+  type EnricherConfig,
+  type RunningEnricher,
+} from '@dnsflow/enricher';
+import { createKafka, loadConfig } from '@dnsflow/runtime';
+import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import { eventually } from '../support/eventually';
+import { kafkaConfig, testLog, uniqueName } from '../support/services';
+import { record } from '../../packages/enricher/test/runtime-fixtures';
+
+// The enricher against the real broker: every record of dns.raw reaches dns.enriched once,
+// across a restart in the middle of a stream, and a record that is not Avro goes to the
+// dead-letter topic without holding up the records behind it. No Kubernetes source here (the
+// informer tests run `dnsflow enrich` against the real API server): identities are external.
+
+const inputCodec = createCodec<DnsTransaction>('DnsTransaction');
+const outputCodec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
+const PARTITIONS = 3;
+
+interface Topics {
+  input: string;
+  output: string;
+  deadLetter: string;
+}
+
+async function createTopics(kafka: Kafka, topics: Topics): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function enricherConfig(topics: Topics, overrides: Record<string, unknown> = {}): EnricherConfig {
+  const base = loadConfig(enricherConfigSchema, {
+    flags: [
+      `--topics.input=${topics.input}`,
+      `--topics.output=${topics.output}`,
+      `--topics.deadLetter=${topics.deadLetter}`,
+      `--consumer.groupId=${uniqueName('it-enricher')}`,
+      `--delivery.transactionalIdPrefix=${uniqueName('it-enricher-tx')}`,
+      '--kubernetes.source=none',
+      '--metrics.enabled=false',
+    ],
+  });
+  return { ...base, kafka: kafkaConfig({ clientId: 'dnsflow-enricher-test' }), ...overrides };
+}
+
+/** `count` records with distinct question names `q<first>.test` .. (the unique field). */
+function records(first: number, count: number): DnsTransaction[] {
+  const t0 = Date.now() * 1000;
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    return record(`10.1.${(i >> 8) & 0xff}.${i & 0xff}`, '8.8.8.8', `q${i}.test`, t0 + i, i);
+  });
+}
+
+async function produce(kafka: Kafka, topic: string, values: (DnsTransaction | Buffer)[]) {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < values.length; i += 500) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: values
+          .slice(i, i + 500)
+          .map((v) =>
+            Buffer.isBuffer(v)
+              ? { key: 'poison', value: v }
+              : { key: v.client.ip, value: inputCodec.encode(v) },
+          ),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A read_committed reader of a topic from the beginning; `messages` grows as they arrive. */
+async function reader(kafka: Kafka, topic: string) {
+  const messages: KafkaMessage[] = [];
+  const consumer = kafka.consumer({
+    groupId: uniqueName('it-enricher-read'),
+    readUncommitted: false,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      messages.push(message);
+      return Promise.resolve();
+    },
+  });
+  return { messages, close: () => consumer.disconnect() };
+}
+
+function names(messages: readonly KafkaMessage[]): string[] {
+  return messages.map((m) => {
+    const decoded = outputCodec.decode(m.value ?? Buffer.alloc(0));
+    if (decoded.status !== 'ok') throw decoded.error;
+    return decoded.value.transaction.question?.name ?? '';
+  });
+}
+
+describe('enricher on the real Kafka', () => {
+  const kafka = createKafka(kafkaConfig(), testLog);
+  const running: RunningEnricher[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  afterEach(async () => {
+    for (const e of running.splice(0)) await e.stop();
+    for (const close of closers.splice(0)) await close();
+  });
+
+  async function start(config: EnricherConfig): Promise<RunningEnricher> {
+    const enricher = await startEnricher(config, testLog);
+    running.push(enricher);
+    return enricher;
+  }
+
+  async function stop(enricher: RunningEnricher): Promise<void> {
+    await enricher.stop();
+    running.splice(running.indexOf(enricher), 1);
+  }
+
+  it.each(['exactly-once', 'at-least-once'] as const)(
+    '%s: every record arrives across a restart in the middle of the stream',
+    async (mode) => {
+      const topics = {
+        input: uniqueName('it-enr-raw'),
+        output: uniqueName('it-enr-out'),
+        deadLetter: uniqueName('it-enr-dlq'),
+      };
+      await createTopics(kafka, topics);
+      const base = enricherConfig(topics);
+      const config = { ...base, delivery: { ...base.delivery, mode } };
+      const total = 6000;
+      await produce(kafka, topics.input, records(0, total / 2));
+      const out = await reader(kafka, topics.output);
+      closers.push(out.close);
+
+      const first = await start(config);
+      // Stop while the second half is still being produced and consumed.
+      const producing = produce(kafka, topics.input, records(total / 2, total / 2));
+      await eventually(
+        () => Promise.resolve(out.messages.length),
+        (n) => n >= total / 4,
+        60_000,
+        20,
+      );
+      await stop(first);
+      await producing;
+      const atRestart = out.messages.length;
+      await start(config);
+      await eventually(
+        () => Promise.resolve(out.messages.length),
+        (n) => n >= total,
+        90_000,
+      );
+      // Extras would show up within a moment.
+      await new Promise((r) => setTimeout(r, 2000));
+
+      const seen = names(out.messages);
+      const unique = new Set(seen);
+      expect(atRestart).toBeLessThan(total);
+      expect(unique.size).toBe(total);
+      for (const i of [0, total / 2 - 1, total / 2, total - 1])
+        expect(unique.has(`q${i}.test`)).toBe(true);
+      // Transactions: not one record twice. At least once: repeats are allowed, losses are not.
+      if (mode === 'exactly-once') expect(seen.length).toBe(total);
+      const sample = outputCodec.decode(out.messages[0]!.value!);
+      expect(sample.status === 'ok' && sample.value.server?.kind).toBe('EXTERNAL');
+      expect(sample.status === 'ok' && sample.value.domain?.topLevelDomain).toBe('test');
+    },
+  );
+
+  it('sends a record that is not Avro to the dead-letter topic with the reason and enriches the records after it', async () => {
+    const topics = {
+      input: uniqueName('it-enr-raw'),
+      output: uniqueName('it-enr-out'),
+      deadLetter: uniqueName('it-enr-dlq'),
+    };
+    // One partition, so the poison record sits in the middle of the very records it must not stop.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const poison = Buffer.from('{"not":"avro"}');
+    await produce(kafka, topics.input, [...records(0, 5), poison, ...records(5, 5)]);
+    const out = await reader(kafka, topics.output);
+    const dlq = await reader(kafka, topics.deadLetter);
+    closers.push(out.close, dlq.close);
+
+    const enricher = await start(enricherConfig(topics));
+    await eventually(
+      () => Promise.resolve(out.messages.length + dlq.messages.length),
+      (n) => n >= 11,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+
+    expect(names(out.messages)).toEqual(Array.from({ length: 10 }, (_, i) => `q${i}.test`));
+    expect(dlq.messages).toHaveLength(1);
+    const dead = dlq.messages[0]!;
+    expect(dead.value?.equals(poison)).toBe(true);
+    const header = (name: string) => dead.headers?.[name]?.toString();
+    expect(header('dnsflow-reason')).toBe('undecodable');
+    expect(header('dnsflow-error')).toMatch(/bad-magic/);
+    expect(header('dnsflow-source-topic')).toBe(topics.input);
+    expect(header('dnsflow-source-partition')).toBe('0');
+    expect(header('dnsflow-source-offset')).toBe('5');
+    const dlqCount = await enricher.registry
+      .getSingleMetric('dnsflow_enricher_dead_letter_total')
+      ?.get();
+    expect(dlqCount?.values.find((v) => v.labels['reason'] === 'undecodable')?.value).toBe(1);
+  });
+});
