@@ -59,7 +59,7 @@ export const collectorConfigSchema = z.strictObject({
     .strictObject({
       timeoutMs: z.number().int().positive().default(5000),
       maxPending: z.number().int().positive().default(100_000),
-      /** Memory bound of the pending table (query bytes + ~1.2 KB each). */
+      /** Memory bound of the pending table (query bytes + ~400 bytes each). */
       maxPendingBytes: z
         .number()
         .int()

@@ -1,4 +1,4 @@
-import { readName } from './name';
+import { nameEnd, readName } from './name';
 import type { Edns, EdnsOption, HeaderFlags, Question, ResourceRecord } from '@dnsflow/schema';
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { rdataText } from './rdata';
@@ -59,7 +59,7 @@ export type DecodeResult =
     };
 
 /** A message could carry 65535 questions by its header; one real query carries one. */
-const MAX_QUESTIONS_DECODED = 16;
+export const MAX_QUESTIONS_DECODED = 16;
 /** Per section; bounds the work one hostile message can cause. */
 const MAX_RECORDS_DECODED = 256;
 
@@ -295,4 +295,66 @@ export function decodeMessage(buf: Buffer): DecodeResult {
       recordsError: sections.error,
     },
   };
+}
+
+/** What pairing reads of a message when it arrives; see {@link scanMessage}. */
+export interface MessageScan {
+  id: number;
+  /** True for a response (QR bit). */
+  qr: boolean;
+  /** QDCOUNT > 0: the first question's name starts at offset 12. */
+  hasQuestion: boolean;
+  /** TYPE and CLASS (without the mDNS unicast bit) of the first question. */
+  qtype: number;
+  qclass: number;
+  /** False when {@link decodeMessage} would set `recordsError`. */
+  recordsComplete: boolean;
+}
+
+/** A scan result to reuse across messages. */
+export function newMessageScan(): MessageScan {
+  return { id: 0, qr: false, hasQuestion: false, qtype: 0, qclass: 0, recordsComplete: true };
+}
+
+/** Whether every record of the sections from `start` reads (see decodeSections). */
+function sectionsComplete(buf: Buffer, start: number): boolean {
+  let offset = start;
+  for (let s = 0; s < 3; s++) {
+    const count = Math.min(buf.readUInt16BE(6 + 2 * s), MAX_RECORDS_DECODED);
+    for (let i = 0; i < count; i++) {
+      const owner = nameEnd(buf, offset);
+      if (owner < 0 || owner + 10 > buf.length) return false;
+      offset = owner + 10 + buf.readUInt16BE(owner + 8);
+      if (offset > buf.length) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Checks a message as {@link decodeMessage} reads it without building any text: pairing
+ * needs the id, the QR bit and where the question is when a message arrives, and the
+ * whole decoded message only when its transaction is emitted. True when decodeMessage
+ * would return `ok` (then `out` is filled), false when it would call the message
+ * malformed (decodeMessage then says why).
+ */
+export function scanMessage(buf: Buffer, out: MessageScan): boolean {
+  if (buf.length < 12) return false;
+  const questionCount = buf.readUInt16BE(4);
+  const qcount = Math.min(questionCount, MAX_QUESTIONS_DECODED);
+  let offset = 12;
+  for (let i = 0; i < qcount; i++) {
+    const end = nameEnd(buf, offset);
+    if (end < 0 || end + 4 > buf.length) return false;
+    if (i === 0) {
+      out.qtype = buf.readUInt16BE(end);
+      out.qclass = buf.readUInt16BE(end + 2) & 0x7fff;
+    }
+    offset = end + 4;
+  }
+  out.id = buf.readUInt16BE(0);
+  out.qr = (buf[2] as number) >= 0x80;
+  out.hasQuestion = questionCount > 0;
+  out.recordsComplete = questionCount <= MAX_QUESTIONS_DECODED && sectionsComplete(buf, offset);
+  return true;
 }

@@ -1,12 +1,26 @@
-import type { DnsTransaction, Endpoint, Question } from '@dnsflow/schema';
+import type { DnsTransaction, Endpoint } from '@dnsflow/schema';
 import type { DnsSegment } from '../decode/segment';
-import { decodeMessage, type DnsMessage, type MalformedReason } from '../dns/message';
 import {
-  buildTransaction,
-  type BrokenMessage,
-  type Sighting,
-  type TransactionParts,
-} from './record';
+  decodeMessage,
+  newMessageScan,
+  scanMessage,
+  type DnsMessage,
+  type MalformedReason,
+  type MessageScan,
+} from '../dns/message';
+import { readName, sameLabels } from '../dns/name';
+import { normaliseName } from '../dns/names';
+import {
+  clientHash,
+  dupHash,
+  LINGERING,
+  NONE,
+  pairHash,
+  PendingTable,
+  transportCode,
+  WAITING,
+} from './pending';
+import { buildTransaction, type BrokenMessage, type TransactionParts } from './record';
 
 /** Pairing settings (config keys under `pairing`). */
 export interface PairerOptions {
@@ -46,33 +60,12 @@ export interface PairingEvents {
 
 export type Emit = (tx: DnsTransaction) => void;
 
-interface Entry {
-  key: string;
-  /** Keys of copies of the query seen toward another server (after NAT); rare. */
-  aliases: string[] | null;
-  dupKey: string;
-  client: Endpoint;
-  server: Endpoint;
-  answeredBy: Endpoint | null;
-  /**
-   * The query as sighted, its question and its raw bytes. The decoded message is rebuilt
-   * from the bytes when the transaction is emitted: a pending query then costs its bytes
-   * plus a few small objects, which is what keeps 100,000 of them within a small RSS.
-   */
-  query: { at: Sighting; raw: Buffer; question: Question | null };
-  lastQueryTsUs: number;
-  response: { at: Sighting; message: DnsMessage; raw: Buffer } | null;
-  broken: BrokenMessage | null;
-  brokenTsUs: number | null;
-  duplicateResponses: number;
-  /** Allocated on the first note: most transactions have none. */
-  notes: string[] | null;
-  /** Emission time once answered (response time + duplicate window). */
-  lingerUntilUs: number;
-}
-
-/** Heap cost of one pending entry besides its bytes (objects, keys, map slots), measured. */
-export const ENTRY_OVERHEAD_BYTES = 1200;
+/**
+ * Heap cost of one pending entry besides its query bytes: its share of the table's
+ * columns (with the slack of doubling), the inline query area and the segment's two
+ * endpoint objects; measured with 100,000 pending queries.
+ */
+export const ENTRY_OVERHEAD_BYTES = 400;
 
 const NOOP_EVENTS: PairingEvents = {
   malformed: () => undefined,
@@ -81,12 +74,25 @@ const NOOP_EVENTS: PairingEvents = {
   recordsIncomplete: () => undefined,
 };
 
-function endpointKey(e: Endpoint): string {
-  return `${e.ip}|${e.port}`;
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && a.ip === b.ip;
 }
 
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.ip === b.ip && a.port === b.port;
+/** Text key of an alias (a query's copy after NAT): rare, so a string is fine. */
+function aliasKey(transport: number, client: Endpoint, server: Endpoint, id: number): string {
+  return `${transport}|${client.ip}|${client.port}|${server.ip}|${server.port}|${id}`;
+}
+
+/** The normalised first question name of a message that scanned. */
+function questionName(buf: Buffer): string {
+  return normaliseName(readName(buf, 12).name);
+}
+
+/** Decodes a message that scanned (same bytes, same checks: it decodes). */
+function decodeScanned(raw: Buffer): DnsMessage {
+  const result = decodeMessage(raw);
+  if (result.status !== 'ok') throw new Error(`scanned message does not decode: ${result.reason}`);
+  return result.message;
 }
 
 /**
@@ -99,15 +105,14 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
  * eviction, end of input), ORPHAN or MALFORMED. Memory is bounded by `maxPending`.
  */
 export class Pairer {
-  private readonly byKey = new Map<string, Entry>();
-  /** Same client, id and question, any server: finds NAT copies of a query. */
-  private readonly byDupKey = new Map<string, Entry>();
-  /** Unanswered entries in query order (Map keeps insertion order). */
-  private readonly waiting = new Map<Entry, true>();
-  /** Answered entries waiting out the duplicate window, in response order. */
-  private readonly lingering = new Map<Entry, true>();
+  private readonly table: PendingTable;
+  /** Alias keys (copies of a query seen toward another server) → slot. */
+  private readonly aliases = new Map<string, number>();
+  private readonly aliasesOf = new Map<number, string[]>();
+  private readonly scan: MessageScan = newMessageScan();
   private readonly timeoutUs: number;
   private readonly windowUs: number;
+  private readonly maxPendingBytes: number;
   private readonly nowUs: () => number;
   private clockUs = 0;
   private pendingBytes = 0;
@@ -119,7 +124,9 @@ export class Pairer {
   ) {
     this.timeoutUs = options.timeoutMs * 1000;
     this.windowUs = options.duplicateWindowMs * 1000;
+    this.maxPendingBytes = options.maxPendingBytes ?? Number.POSITIVE_INFINITY;
     this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
+    this.table = new PendingTable(options.maxPending);
   }
 
   /** Estimated memory of the pending table (see maxPendingBytes). */
@@ -129,273 +136,313 @@ export class Pairer {
 
   /** Queries waiting for a response or answered ones inside the duplicate window. */
   get pendingCount(): number {
-    return this.waiting.size + this.lingering.size;
+    return this.table.size;
   }
 
-  /** Takes one DNS message; may emit records (its own or expired ones). */
+  /**
+   * Takes one DNS message; may emit records (its own or expired ones). Only the header
+   * and the question are read here (without building text); a message is decoded in full
+   * once, when its record is emitted.
+   */
   handle(segment: DnsSegment): void {
     this.advance(segment.tsUs);
-    const at: Sighting = {
-      tsUs: segment.tsUs,
-      iface: segment.iface,
-      src: segment.src,
-      dst: segment.dst,
-      transport: segment.transport,
-    };
-    const decoded = decodeMessage(segment.payload);
-    if (decoded.status === 'malformed') {
-      this.events.malformed(decoded.reason);
-      this.onBroken(at, {
-        reason: `${decoded.reason}: ${decoded.detail}`,
-        header: decoded.header,
-        sizeBytes: decoded.sizeBytes,
-      });
+    const scan = this.scan;
+    if (!scanMessage(segment.payload, scan)) {
+      this.onUnreadable(segment);
       return;
     }
-    const message = decoded.message;
-    if (message.recordsError !== null) this.events.recordsIncomplete();
-    if (message.qr) this.onResponse(at, message, segment.payload);
-    else this.onQuery(at, message, segment.payload);
+    if (!scan.recordsComplete) this.events.recordsIncomplete();
+    if (scan.qr) this.onResponse(segment, scan);
+    else this.onQuery(segment, scan);
   }
 
   /** Moves packet time forward: emits what timed out or finished lingering. */
   advance(nowUs: number): void {
     if (nowUs > this.clockUs) this.clockUs = nowUs;
     const now = this.clockUs;
-    for (const entry of this.lingering.keys()) {
-      if (entry.lingerUntilUs > now) break;
-      this.finish(entry, 'ANSWERED');
+    const t = this.table;
+    for (let s = t.head(LINGERING); s !== NONE; s = t.head(LINGERING)) {
+      if (t.lingerUntilUs[s]! > now) break;
+      this.finish(s, 'ANSWERED');
     }
-    for (const entry of this.waiting.keys()) {
-      if (entry.query.at.tsUs + this.timeoutUs > now) break;
-      this.finish(entry, entry.broken !== null ? 'MALFORMED' : 'UNANSWERED');
+    for (let s = t.head(WAITING); s !== NONE; s = t.head(WAITING)) {
+      if (t.queryTsUs[s]! + this.timeoutUs > now) break;
+      this.finish(s, this.statusOf(s));
     }
   }
 
   /** Emits everything still pending (end of a file, shutdown). */
   flush(note?: string): void {
-    for (const entry of this.lingering.keys()) this.finish(entry, 'ANSWERED');
-    for (const entry of this.waiting.keys()) {
-      if (note !== undefined) addNote(entry, note);
-      this.finish(entry, entry.broken !== null ? 'MALFORMED' : 'UNANSWERED');
+    const t = this.table;
+    for (let s = t.head(LINGERING); s !== NONE; s = t.head(LINGERING)) this.finish(s, 'ANSWERED');
+    for (let s = t.head(WAITING); s !== NONE; s = t.head(WAITING)) {
+      if (note !== undefined) this.addNote(s, note);
+      this.finish(s, this.statusOf(s));
     }
   }
 
-  private key(transport: string, client: Endpoint, server: Endpoint, id: number): string {
-    return `${transport}|${endpointKey(client)}|${endpointKey(server)}|${id}`;
+  /** The pending slot with this key (or one of its aliases), or NONE. */
+  private findKey(
+    hash: number,
+    transport: number,
+    client: Endpoint,
+    server: Endpoint,
+    id: number,
+  ): number {
+    const s = this.table.find(hash, transport, client, server, id);
+    if (s !== NONE || this.aliases.size === 0) return s;
+    return this.aliases.get(aliasKey(transport, client, server, id)) ?? NONE;
   }
 
-  /** Client and id only (the question is compared on a hit): a short key per query. */
-  private dupKey(transport: string, client: Endpoint, message: DnsMessage): string {
-    return `${transport}|${endpointKey(client)}|${message.id}`;
+  /**
+   * Whether the pending query in slot `s` asks what the message in `buf` asks: same
+   * normalised name, type and class (both absent counts as the same).
+   */
+  private sameQuestion(s: number, buf: Buffer, scan: MessageScan): boolean {
+    const t = this.table;
+    if (t.hasQuestion[s] === 0 || !scan.hasQuestion) {
+      return t.hasQuestion[s] === 0 && !scan.hasQuestion;
+    }
+    if (t.qtype[s] !== scan.qtype || t.qclass[s] !== scan.qclass) return false;
+    if (sameLabels(t.queryHome(s), t.queryStart(s), 12, buf, 0, 12)) return true;
+    return questionName(t.query(s)) === questionName(buf);
   }
 
-  private onQuery(at: Sighting, message: DnsMessage, raw: Buffer): void {
-    const key = this.key(at.transport, at.src, at.dst, message.id);
-    const existing = this.byKey.get(key);
-    if (existing !== undefined) {
-      if (existing.response === null && sameQuestion(existing.query.question, message.question)) {
-        if (at.tsUs - existing.lastQueryTsUs <= this.windowUs) {
+  private onQuery(segment: DnsSegment, scan: MessageScan): void {
+    const t = this.table;
+    const transport = transportCode(segment.transport);
+    const client = segment.src;
+    const server = segment.dst;
+    const id = scan.id;
+    const clientSide = clientHash(transport, client);
+    const keyHash = pairHash(clientSide, server, id);
+    const existing = this.findKey(keyHash, transport, client, server, id);
+    if (existing !== NONE) {
+      const answered = t.responseRaw[existing] !== null;
+      if (!answered && this.sameQuestion(existing, segment.payload, scan)) {
+        if (segment.tsUs - t.lastQueryTsUs[existing]! <= this.windowUs) {
           this.events.captureDuplicate('query');
         } else {
-          addNote(existing, 'query retransmitted with the same id');
+          this.addNote(existing, 'query retransmitted with the same id');
         }
-        existing.lastQueryTsUs = at.tsUs;
+        t.lastQueryTsUs[existing] = segment.tsUs;
         return;
       }
-      if (existing.response === null) addNote(existing, 'id reused by a new query while pending');
-      this.finish(existing, existingStatus(existing));
+      if (!answered) this.addNote(existing, 'id reused by a new query while pending');
+      this.finish(existing, this.statusOf(existing));
     }
-    const dupKey = this.dupKey(at.transport, at.src, message);
-    const original = this.byDupKey.get(dupKey);
+    const dupKeyHash = dupHash(clientSide, id);
+    const original = t.findDuplicate(dupKeyHash, transport, client, id);
     if (
-      original !== undefined &&
-      original.response === null &&
-      sameQuestion(original.query.question, message.question) &&
-      at.tsUs - original.lastQueryTsUs <= this.windowUs &&
-      !sameEndpoint(original.server, at.dst)
+      original !== NONE &&
+      t.responseRaw[original] === null &&
+      this.sameQuestion(original, segment.payload, scan) &&
+      segment.tsUs - t.lastQueryTsUs[original]! <= this.windowUs &&
+      !sameEndpoint(t.server[original]!, server)
     ) {
       // The same query seen again on its way to another address: after DNAT of a
       // service IP to the DNS pod. The first sighting is what the client asked.
       this.events.captureDuplicate('query');
-      (original.aliases ??= []).push(key);
-      original.answeredBy ??= at.dst;
-      this.byKey.set(key, original);
+      const key = aliasKey(transport, client, server, id);
+      this.aliases.set(key, original);
+      const keys = this.aliasesOf.get(original);
+      if (keys === undefined) this.aliasesOf.set(original, [key]);
+      else keys.push(key);
+      if (t.answeredBy[original] === null) t.answeredBy[original] = server;
       return;
     }
-    const cost = raw.length + ENTRY_OVERHEAD_BYTES;
-    const maxBytes = this.options.maxPendingBytes ?? Number.POSITIVE_INFINITY;
+    const cost = segment.payload.length + ENTRY_OVERHEAD_BYTES;
     while (
-      this.waiting.size + this.lingering.size >= this.options.maxPending ||
-      (this.pendingBytes + cost > maxBytes && this.waiting.size + this.lingering.size > 0)
+      t.size >= this.options.maxPending ||
+      (this.pendingBytes + cost > this.maxPendingBytes && t.size > 0)
     ) {
-      const oldest = this.waiting.keys().next().value ?? this.lingering.keys().next().value;
-      if (oldest === undefined) break;
+      let oldest = t.head(WAITING);
+      if (oldest === NONE) oldest = t.head(LINGERING);
+      if (oldest === NONE) break;
       this.events.evicted();
-      addNote(oldest, 'emitted early: pending table full');
-      this.finish(oldest, existingStatus(oldest));
+      this.addNote(oldest, 'emitted early: pending table full');
+      this.finish(oldest, this.statusOf(oldest));
     }
-    const entry: Entry = {
-      key,
-      aliases: null,
-      dupKey,
-      client: at.src,
-      server: at.dst,
-      answeredBy: null,
-      query: { at, raw: Buffer.from(raw), question: message.question },
-      lastQueryTsUs: at.tsUs,
-      response: null,
-      broken: null,
-      brokenTsUs: null,
-      duplicateResponses: 0,
-      notes: null,
-      lingerUntilUs: 0,
-    };
-    this.byKey.set(key, entry);
-    this.byDupKey.set(dupKey, entry);
-    this.waiting.set(entry, true);
+    const s = t.add(keyHash, dupKeyHash, transport, client, server, id, segment.payload);
+    t.queryTsUs[s] = segment.tsUs;
+    t.lastQueryTsUs[s] = segment.tsUs;
+    t.queryIface[s] = segment.iface;
+    t.hasQuestion[s] = scan.hasQuestion ? 1 : 0;
+    t.qtype[s] = scan.qtype;
+    t.qclass[s] = scan.qclass;
+    t.duplicateResponses[s] = 0;
     this.pendingBytes += cost;
   }
 
-  private onResponse(at: Sighting, message: DnsMessage, raw: Buffer): void {
-    const entry = this.byKey.get(this.key(at.transport, at.dst, at.src, message.id));
-    if (entry === undefined) {
-      this.emitAlone('ORPHAN', at, { message }, null, []);
+  private onResponse(segment: DnsSegment, scan: MessageScan): void {
+    const t = this.table;
+    const transport = transportCode(segment.transport);
+    const client = segment.dst;
+    const server = segment.src;
+    const payload = segment.payload;
+    const keyHash = pairHash(clientHash(transport, client), server, scan.id);
+    const s = this.findKey(keyHash, transport, client, server, scan.id);
+    if (s === NONE) {
+      this.emitAlone('ORPHAN', segment, decodeScanned(payload), null, []);
       return;
     }
-    if (message.question !== null && !sameQuestion(entry.query.question, message.question)) {
-      this.emitAlone('ORPHAN', at, { message }, null, [
+    if (scan.hasQuestion && !this.sameQuestion(s, payload, scan)) {
+      this.emitAlone('ORPHAN', segment, decodeScanned(payload), null, [
         'response question differs from the pending query with this id',
       ]);
       return;
     }
-    const fromOther = !sameEndpoint(at.src, entry.server);
-    if (entry.response === null) {
-      entry.response = { at, message, raw };
-      if (fromOther) entry.answeredBy = at.src;
-      entry.lingerUntilUs = at.tsUs + this.windowUs;
-      this.waiting.delete(entry);
-      this.lingering.set(entry, true);
+    const fromOther = !sameEndpoint(server, t.server[s]!);
+    const first = t.responseRaw[s];
+    if (first === null || first === undefined) {
+      this.setResponse(s, segment);
+      if (fromOther) t.answeredBy[s] = server;
+      t.lingerUntilUs[s] = segment.tsUs + this.windowUs;
+      t.linger(s);
       return;
     }
-    const first = entry.response;
-    const otherVantage = !sameEndpoint(at.src, first.at.src);
+    const otherVantage = !sameEndpoint(server, t.responseSrc[s]!);
     // A copy is the same response seen again: from the other side of a NAT, or the same
     // bytes on another interface. The same bytes from the same source on the same
     // interface are a second response the server really sent.
     const copy =
-      at.tsUs - first.at.tsUs <= this.windowUs &&
-      (otherVantage || (raw.equals(first.raw) && at.iface !== first.at.iface));
+      segment.tsUs - t.responseTsUs[s]! <= this.windowUs &&
+      (otherVantage || (payload.equals(first) && segment.iface !== t.responseIface[s]));
     if (copy) {
       this.events.captureDuplicate('response');
-      if (fromOther && entry.answeredBy === null) entry.answeredBy = at.src;
+      if (fromOther && t.answeredBy[s] === null) t.answeredBy[s] = server;
       // The client-side copy (source = the address the client asked) is what the client
       // received; prefer it as the transaction's response.
-      if (otherVantage && !fromOther) entry.response = { at, message, raw };
+      if (otherVantage && !fromOther) this.setResponse(s, segment);
       return;
     }
-    entry.duplicateResponses++;
+    t.duplicateResponses[s]!++;
   }
 
-  private onBroken(at: Sighting, broken: BrokenMessage): void {
+  private setResponse(s: number, segment: DnsSegment): void {
+    const t = this.table;
+    t.responseRaw[s] = segment.payload;
+    t.responseSrc[s] = segment.src;
+    t.responseIface[s] = segment.iface;
+    t.responseTsUs[s] = segment.tsUs;
+  }
+
+  /** A message that does not decode as far as its question: a MALFORMED record. */
+  private onUnreadable(segment: DnsSegment): void {
+    const decoded = decodeMessage(segment.payload);
+    // scanMessage applies decodeMessage's checks, so `decoded` is malformed; should the
+    // two ever disagree, the message still becomes a record, with the disagreement.
+    const broken: BrokenMessage =
+      decoded.status === 'malformed'
+        ? {
+            reason: `${decoded.reason}: ${decoded.detail}`,
+            header: decoded.header,
+            sizeBytes: decoded.sizeBytes,
+          }
+        : {
+            reason: 'bad_question: question does not scan',
+            header: null,
+            sizeBytes: segment.payload.length,
+          };
+    this.events.malformed(decoded.status === 'malformed' ? decoded.reason : 'bad_question');
     const header = broken.header;
     const isResponse =
       header !== null
         ? header.qr
-        : this.options.dnsPorts.has(at.src.port) && !this.options.dnsPorts.has(at.dst.port);
+        : this.options.dnsPorts.has(segment.src.port) &&
+          !this.options.dnsPorts.has(segment.dst.port);
     if (isResponse && header !== null) {
-      const entry = this.byKey.get(this.key(at.transport, at.dst, at.src, header.id));
-      if (entry !== undefined && entry.response === null && entry.broken === null) {
+      const t = this.table;
+      const transport = transportCode(segment.transport);
+      const keyHash = pairHash(clientHash(transport, segment.dst), segment.src, header.id);
+      const s = this.findKey(keyHash, transport, segment.dst, segment.src, header.id);
+      if (s !== NONE && t.responseRaw[s] === null && t.broken[s] === null) {
         // A response arrived but could not be read: the query was answered, badly.
-        entry.broken = broken;
-        entry.brokenTsUs = at.tsUs;
-        this.finish(entry, 'MALFORMED');
+        t.broken[s] = broken;
+        t.brokenTsUs[s] = segment.tsUs;
+        this.finish(s, 'MALFORMED');
         return;
       }
     }
-    this.emitAlone('MALFORMED', at, null, broken, [], isResponse);
+    this.emitAlone('MALFORMED', segment, null, broken, [], isResponse);
   }
 
   /** A record from one message only: an orphan response or a malformed message. */
   private emitAlone(
     status: 'ORPHAN' | 'MALFORMED',
-    at: Sighting,
-    response: { message: DnsMessage } | null,
+    segment: DnsSegment,
+    response: DnsMessage | null,
     broken: BrokenMessage | null,
     notes: string[],
     isResponse = true,
   ): void {
-    const client = isResponse ? at.dst : at.src;
-    const server = isResponse ? at.src : at.dst;
-    const parts: TransactionParts = {
-      status,
-      node: this.options.node,
-      captureTimeUs: this.nowUs(),
-      client,
-      server,
-      answeredBy: null,
-      transport: at.transport,
-      iface: at.iface,
-      query: null,
-      response: response === null ? null : { at, message: response.message },
-      broken,
-      brokenTsUs: broken !== null ? at.tsUs : null,
-      duplicateResponses: 0,
-      notes,
-    };
-    this.emit(buildTransaction(parts));
-  }
-
-  private finish(entry: Entry, status: 'ANSWERED' | 'UNANSWERED' | 'MALFORMED'): void {
-    if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
-    for (const key of entry.aliases ?? []) {
-      if (this.byKey.get(key) === entry) this.byKey.delete(key);
-    }
-    if (this.byDupKey.get(entry.dupKey) === entry) this.byDupKey.delete(entry.dupKey);
-    this.waiting.delete(entry);
-    this.lingering.delete(entry);
-    this.pendingBytes -= entry.query.raw.length + ENTRY_OVERHEAD_BYTES;
-    if (entry.answeredBy !== null && sameEndpoint(entry.answeredBy, entry.server)) {
-      entry.answeredBy = null;
-    }
     this.emit(
       buildTransaction({
         status,
         node: this.options.node,
         captureTimeUs: this.nowUs(),
-        client: entry.client,
-        server: entry.server,
-        answeredBy: entry.answeredBy,
-        transport: entry.query.at.transport,
-        iface: entry.query.at.iface,
-        query: { at: entry.query.at, message: redecode(entry.query.raw) },
-        response: entry.response,
-        broken: entry.broken,
-        brokenTsUs: entry.brokenTsUs,
-        duplicateResponses: entry.duplicateResponses,
-        notes: entry.notes ?? [],
+        client: isResponse ? segment.dst : segment.src,
+        server: isResponse ? segment.src : segment.dst,
+        answeredBy: null,
+        transport: segment.transport,
+        iface: segment.iface,
+        query: null,
+        queryTsUs: null,
+        response,
+        responseTsUs: response === null ? null : segment.tsUs,
+        broken,
+        brokenTsUs: broken !== null ? segment.tsUs : null,
+        duplicateResponses: 0,
+        notes,
       }),
     );
   }
-}
 
-function sameQuestion(qa: Question | null, qb: Question | null): boolean {
-  if (qa === null || qb === null) return qa === qb;
-  return qa.name === qb.name && qa.type === qb.type && qa.class === qb.class;
-}
+  /** Emits the transaction of slot `s` and frees the slot. */
+  private finish(s: number, status: 'ANSWERED' | 'UNANSWERED' | 'MALFORMED'): void {
+    const t = this.table;
+    const responseRaw = t.responseRaw[s] ?? null;
+    const broken = t.broken[s] ?? null;
+    const server = t.server[s]!;
+    let answeredBy = t.answeredBy[s] ?? null;
+    if (answeredBy !== null && sameEndpoint(answeredBy, server)) answeredBy = null;
+    const parts: TransactionParts = {
+      status,
+      node: this.options.node,
+      captureTimeUs: this.nowUs(),
+      client: t.client[s]!,
+      server,
+      answeredBy,
+      transport: t.transport[s] === 0 ? 'UDP' : 'TCP',
+      iface: t.queryIface[s] ?? null,
+      query: decodeScanned(t.query(s)),
+      queryTsUs: t.queryTsUs[s]!,
+      response: responseRaw === null ? null : decodeScanned(responseRaw),
+      responseTsUs: responseRaw === null ? null : t.responseTsUs[s]!,
+      broken,
+      brokenTsUs: broken !== null ? t.brokenTsUs[s]! : null,
+      duplicateResponses: t.duplicateResponses[s]!,
+      notes: t.notes[s] ?? [],
+    };
+    this.pendingBytes -= t.queryLength[s]! + ENTRY_OVERHEAD_BYTES;
+    const keys = this.aliasesOf.get(s);
+    if (keys !== undefined) {
+      for (const key of keys) if (this.aliases.get(key) === s) this.aliases.delete(key);
+      this.aliasesOf.delete(s);
+    }
+    t.release(s);
+    this.emit(buildTransaction(parts));
+  }
 
-function existingStatus(entry: Entry): 'ANSWERED' | 'UNANSWERED' | 'MALFORMED' {
-  if (entry.broken !== null) return 'MALFORMED';
-  return entry.response !== null ? 'ANSWERED' : 'UNANSWERED';
-}
+  private statusOf(s: number): 'ANSWERED' | 'UNANSWERED' | 'MALFORMED' {
+    const t = this.table;
+    if (t.broken[s] !== null) return 'MALFORMED';
+    return t.responseRaw[s] !== null ? 'ANSWERED' : 'UNANSWERED';
+  }
 
-/** Decodes a query that decoded before (same bytes, same result). */
-function redecode(raw: Buffer): DnsMessage {
-  const result = decodeMessage(raw);
-  if (result.status !== 'ok') throw new Error(`pending query no longer decodes: ${result.reason}`);
-  return result.message;
-}
-
-function addNote(entry: Entry, note: string): void {
-  (entry.notes ??= []).push(note);
+  private addNote(s: number, note: string): void {
+    const notes = this.table.notes[s];
+    if (notes === null || notes === undefined) this.table.notes[s] = [note];
+    else notes.push(note);
+  }
 }

@@ -2,15 +2,6 @@ import type { DnsTransaction, Endpoint, Transport, TransactionStatus } from '@dn
 import type { DnsMessage, PartialHeader } from '../dns/message';
 import { rcodeName } from '../dns/names';
 
-/** Where and when one message was seen. */
-export interface Sighting {
-  tsUs: number;
-  iface: string | null;
-  src: Endpoint;
-  dst: Endpoint;
-  transport: Transport;
-}
-
 /** A message that did not decode, with what could be read of it. */
 export interface BrokenMessage {
   reason: string;
@@ -28,8 +19,12 @@ export interface TransactionParts {
   answeredBy: Endpoint | null;
   transport: Transport;
   iface: string | null;
-  query: { at: Sighting; message: DnsMessage } | null;
-  response: { at: Sighting; message: DnsMessage } | null;
+  /** The query and when it was seen. */
+  query: DnsMessage | null;
+  queryTsUs: number | null;
+  /** The response and when it was seen. */
+  response: DnsMessage | null;
+  responseTsUs: number | null;
   broken: BrokenMessage | null;
   /** When the broken message arrived (for latency of a malformed response). */
   brokenTsUs: number | null;
@@ -41,20 +36,19 @@ const NO_FLAGS = { aa: false, tc: false, rd: false, ra: false, ad: false, cd: fa
 
 /** Assembles the Avro record (packages/schema DnsTransaction) from what pairing saw. */
 export function buildTransaction(p: TransactionParts): DnsTransaction {
-  const q = p.query?.message ?? null;
-  const r = p.response?.message ?? null;
+  const q = p.query;
+  const r = p.response;
   const head = r ?? q;
   const brokenHead = p.broken?.header ?? null;
-  const startTimeUs = p.query?.at.tsUs ?? p.response?.at.tsUs ?? p.brokenTsUs ?? p.captureTimeUs;
-  const endTimeUs = p.query !== null ? (p.response?.at.tsUs ?? p.brokenTsUs) : null;
+  const startTimeUs = p.queryTsUs ?? p.responseTsUs ?? p.brokenTsUs ?? p.captureTimeUs;
+  const endTimeUs = p.queryTsUs !== null ? (p.responseTsUs ?? p.brokenTsUs) : null;
   const flagsFrom = head?.flags ?? brokenHead?.flags ?? NO_FLAGS;
   const rcodeValue = r?.rcodeValue ?? (brokenHead?.qr === true ? brokenHead.rcodeValue : null);
   return {
     captureTimeUs: p.captureTimeUs,
     startTimeUs,
-    endTimeUs: endTimeUs ?? null,
-    latencyUs:
-      endTimeUs !== null && endTimeUs !== undefined ? Math.max(0, endTimeUs - startTimeUs) : null,
+    endTimeUs,
+    latencyUs: endTimeUs !== null ? Math.max(0, endTimeUs - startTimeUs) : null,
     node: p.node,
     iface: p.iface,
     client: p.client,
@@ -63,7 +57,15 @@ export function buildTransaction(p: TransactionParts): DnsTransaction {
     transport: p.transport,
     dnsId: head?.id ?? brokenHead?.id ?? 0,
     opcode: head?.opcode ?? brokenHead?.opcode ?? 'QUERY',
-    flags: { ...flagsFrom, do: q?.edns?.do ?? false },
+    flags: {
+      aa: flagsFrom.aa,
+      tc: flagsFrom.tc,
+      rd: flagsFrom.rd,
+      ra: flagsFrom.ra,
+      ad: flagsFrom.ad,
+      cd: flagsFrom.cd,
+      do: q?.edns?.do ?? false,
+    },
     question: q?.question ?? r?.question ?? null,
     questionCount: q?.questionCount ?? r?.questionCount ?? brokenHead?.questionCount ?? 0,
     rcode: rcodeValue === null ? null : rcodeName(rcodeValue),
