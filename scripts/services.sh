@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# scripts/services.sh: run REAL Kafka and Elasticsearch on 127.0.0.1 without Docker.
+# scripts/services.sh: run REAL Kafka, Elasticsearch and kube-apiserver on 127.0.0.1, no Docker.
 #
 #   scripts/services.sh up     [svc...]   install what is missing, start, wait until ready
 #   scripts/services.sh install [svc...]  only install/configure what is missing
 #   scripts/services.sh down   [svc...]   stop (SIGTERM, then SIGKILL after a grace period)
 #   scripts/services.sh status [svc...]   one line per service; exit 0 if all up, 3 if not
 #   scripts/services.sh logs [-f] svc...  last lines of the server log (-f: follow)
+#   scripts/services.sh k8s-expire        expire all k8s resourceVersions so far (410 Gone)
 #
-# Services: kafka, es, es-secure, es-outage; "all" means all three. Default for up/down/status:
-# kafka es.
+# Services: kafka, es, es-secure, es-outage, k8s; "all" means kafka es es-secure. Default for
+# up/down/status: kafka es.
 #
 # Everything comes from package registries only: the Kafka jars and the Elasticsearch
 # integ-test zip from Maven Central through `mvn` (cached in ~/.m2), a JDK from Debian
@@ -31,6 +32,8 @@
 #             <state>/es-secure/certs/ca.crt; users elastic / dnsflow-elastic (built-in,
 #             from the keystore's bootstrap.password) and dnsflow / dnsflow-elastic
 #             (file realm, role superuser).
+#   k8s       https://127.0.0.1:16443 kube-apiserver on etcd 127.0.0.1:12379; kubeconfig with an
+#             admin token (system:masters) in <state>/k8s/kubeconfig (scripts/services/k8s.sh)
 set -euo pipefail
 
 # ---------------------------------------------------------------- pinned versions
@@ -481,13 +484,14 @@ es_dist() {
   printf '%s\n' "$dist"
 }
 
-# Self-signed CA and a node certificate for 127.0.0.1/localhost, made once.
-# ca.crt's path is stable for tests: <state>/es-secure/certs/ca.crt.
-es_make_certs() {
+# Self-signed CA and a node certificate for 127.0.0.1/localhost, made once, for es-secure
+# (ca.crt's path is stable for tests: <state>/es-secure/certs/ca.crt) and k8s.
+# make_test_certs DIR SERVICE
+make_test_certs() {
   local certs=$1
   [[ -s $certs/ca.crt && -s $certs/node.crt && -s $certs/node.key ]] && return 0
   need_cmd openssl
-  note "es-secure: creating a test CA and node certificate in $certs"
+  note "$2: creating a test CA and node certificate in $certs"
   mkdir -p "$certs"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
     -subj "/CN=dnsflow test CA" -keyout "$certs/ca.key" -out "$certs/ca.crt" \
@@ -609,7 +613,7 @@ es_prepare() {
   echo "$ES_VERSION_SEL" >"$dir/.version"
   es_write_config "$node"
   if [[ $node == es-secure ]]; then
-    es_make_certs "$dir/certs"
+    make_test_certs "$dir/certs" es-secure
     mkdir -p "$conf/certs"
     cp "$dir/certs/ca.crt" "$dir/certs/node.crt" "$dir/certs/node.key" "$conf/certs/"
   fi
@@ -676,16 +680,38 @@ es_status_extra() {
   return 0
 }
 
+# ================================================================= k8s
+# etcd + kube-apiserver; the functions live in their own file.
+# shellcheck source-path=SCRIPTDIR source=services/k8s.sh
+source "$HELPERS/k8s.sh"
+
 # ================================================================= dispatch
-svc_pid() { if [[ $1 == kafka ]]; then kafka_pid; else es_pid "$1"; fi; }
-svc_healthy() { if [[ $1 == kafka ]]; then kafka_healthy; else es_healthy "$1"; fi; }
-svc_prepare() { if [[ $1 == kafka ]]; then kafka_prepare; else es_prepare "$1"; fi; }
-svc_launch() { if [[ $1 == kafka ]]; then kafka_launch; else es_launch "$1"; fi; }
-svc_wait() { if [[ $1 == kafka ]]; then kafka_wait; else es_wait "$1"; fi; }
-svc_logfiles() { if [[ $1 == kafka ]]; then kafka_logfiles; else es_logfiles "$1"; fi; }
-svc_endpoint() { if [[ $1 == kafka ]]; then kafka_endpoint; else es_endpoint "$1"; fi; }
-svc_ports() { if [[ $1 == kafka ]]; then kafka_ports; else es_ports "$1"; fi; }
-svc_status_extra() { if [[ $1 == kafka ]]; then kafka_status_extra; else es_status_extra "$1"; fi; }
+# svc_call FN SVC: kafka_FN / k8s_FN, or es_FN SVC for the Elasticsearch nodes.
+svc_call() {
+  case $2 in
+    kafka | k8s) "${2}_$1" ;;
+    *) "es_$1" "$2" ;;
+  esac
+}
+svc_pid() { svc_call pid "$1"; }
+svc_healthy() { svc_call healthy "$1"; }
+svc_prepare() { svc_call prepare "$1"; }
+svc_launch() { svc_call launch "$1"; }
+svc_wait() { svc_call wait "$1"; }
+svc_logfiles() { svc_call logfiles "$1"; }
+svc_endpoint() { svc_call endpoint "$1"; }
+svc_ports() { svc_call ports "$1"; }
+svc_status_extra() { svc_call status_extra "$1"; }
+svc_stop() {
+  local pid
+  if [[ $1 == k8s ]]; then
+    k8s_stop
+  elif pid=$(svc_pid "$1"); then
+    stop_pid "$1" "$pid"
+  else
+    say "$1: not running"
+  fi
+}
 
 lock_state() {
   mkdir -p "$STATE_DIR"
@@ -738,15 +764,9 @@ cmd_install() {
 }
 
 cmd_down() {
-  local svc pid
+  local svc
   lock_state
-  for svc in "$@"; do
-    if pid=$(svc_pid "$svc"); then
-      stop_pid "$svc" "$pid"
-    else
-      say "$svc: not running"
-    fi
-  done
+  for svc in "$@"; do svc_stop "$svc"; done
 }
 
 cmd_status() {
@@ -780,7 +800,7 @@ cmd_logs() {
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -793,8 +813,8 @@ main() {
   for a in "$@"; do
     case $a in
       all) args+=("${ALL_SERVICES[@]}") ;;
-      kafka | es | es-secure | es-outage) args+=("$a") ;;
-      *) die "unknown service '$a' (kafka, es, es-secure, es-outage, all)" ;;
+      kafka | es | es-secure | es-outage | k8s) args+=("$a") ;;
+      *) die "unknown service '$a' (kafka, es, es-secure, es-outage, k8s, all)" ;;
     esac
   done
   [[ ${#args[@]} -gt 0 ]] || args=("${DEFAULT_SERVICES[@]}")
@@ -804,8 +824,9 @@ main() {
     down) cmd_down "${args[@]}" ;;
     status) cmd_status "${args[@]}" ;;
     logs) cmd_logs "${follow[@]}" "${args[@]}" ;;
+    k8s-expire) k8s_expire ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$cmd' (up, install, down, status, logs)" ;;
+    *) die "unknown command '$cmd' (up, install, down, status, logs, k8s-expire)" ;;
   esac
 }
 

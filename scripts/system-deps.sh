@@ -12,6 +12,9 @@
 #   knot-dnsutils        `kdig`, a second client (DoT/DoH and exact wire options)
 #   tcpdump              to compare what libpcap sees with what the collector sees
 #   dnsperf              load generator for the benchmarks in scripts/bench
+#   etcd-server          the store of the test kube-apiserver (`services.sh up k8s`), run by
+#                        services.sh on its own ports; the package's system service is stopped
+#   etcd-client          `etcdctl`, to compact etcd so tests see watches expire (410 Gone)
 #   nftables iproute2    the sandbox node (packages/sandbox): service IPs by DNAT, pod
 #                        firewalls, network namespaces and veth pairs
 #
@@ -82,4 +85,11 @@ note "apt-get update"
 apt-get update -qq >/dev/null
 note "apt-get install ${missing[*]}"
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Where systemd runs, installing etcd-server starts a system etcd on 2379 that nothing here
+# uses (services.sh runs its own on 12379): stop it when this run installed it.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null &&
+  systemctl is-active --quiet etcd 2>/dev/null; then
+  note "stopping and disabling the etcd system service (services.sh runs its own)"
+  systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
 check_node_headers
