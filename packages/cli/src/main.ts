@@ -7,6 +7,8 @@ import { registerIndex } from './commands/index';
 import { registerSetup } from './commands/setup';
 import { configFlags, portList, positiveInt } from './options';
 import { registerRun } from './commands/run';
+import { registerObserve } from './commands/observe';
+import { registerTop } from './commands/top';
 
 const stdio: Io = {
   out: (text) => process.stdout.write(text),
@@ -90,6 +92,8 @@ export function buildProgram(
       );
     });
   registerRun(program, io, setExit);
+  registerObserve(program, io, setExit);
+  registerTop(program, io, setExit);
   // Further commands register themselves here, one line each: register<Name>(program, io, setExit).
   registerEnrich(program, io, setExit);
   registerSetup(program, io, setExit);

@@ -10,6 +10,7 @@ export { ipv4AddressText, ipv6AddressText } from './decode/address';
 export type { FragmentOptions } from './decode/fragments';
 export type { TcpStreamOptions } from './decode/tcp-stream';
 export { decodeMessage } from './dns/message';
+export { rcodeName, typeName } from './dns/names';
 export type { DecodeResult, DnsMessage, MalformedReason } from './dns/message';
 export { Pairer } from './pairing/pairer';
 export type { PairerOptions, PairingEvents } from './pairing/pairer';

@@ -1,0 +1,152 @@
+import type { createElasticsearch } from '@dnsflow/runtime';
+import type { EcsDocument } from '@dnsflow/schema';
+import type { QueryConfig } from './config';
+import { esErrorType, explainSearchError } from './errors';
+import type { EsQuery } from './filters';
+
+type Client = ReturnType<typeof createElasticsearch>;
+type SearchRequest = Parameters<Client['search']>[0];
+
+/** One transaction document as read from Elasticsearch. */
+export interface Hit {
+  id: string;
+  index: string;
+  /** `@timestamp` as epoch microseconds (the documents keep microseconds). */
+  timeUs: number;
+  doc: EcsDocument;
+}
+
+/** Epoch microseconds of an RFC 3339 time with up to nine fractional digits. */
+export function timeUs(iso: string): number {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$/.exec(iso);
+  if (m === null) return Date.parse(iso) * 1000;
+  const fraction = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
+  return Date.parse(`${m[1]}${m[3]}`) * 1000 + Number(fraction);
+}
+
+// date_nanos sort values are nanoseconds, beyond a double's exact integers; formatted as text
+// they survive the JSON round trip and search_after takes them back as they came.
+const TIME_SORT = {
+  '@timestamp': { order: 'asc', format: 'strict_date_optional_time_nanos' },
+} as const;
+
+function toHit(raw: { _id?: string | null; _index: string; _source?: unknown }): Hit {
+  const doc = raw._source as EcsDocument;
+  return { id: raw._id ?? '', index: raw._index, timeUs: timeUs(doc['@timestamp']), doc };
+}
+
+/** Searches of the DNS data stream, with errors that say what to do. */
+export class DnsSearch {
+  readonly index: string;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly es: Client,
+    private readonly config: QueryConfig,
+  ) {
+    this.index = config.observe.dataStream;
+    this.pageSize = config.observe.pageSize;
+  }
+
+  private async call<T>(request: () => Promise<T>, onMissing: () => T): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      // A named data stream that does not exist yet holds no data; that is not an error.
+      if (esErrorType(err) === 'index_not_found_exception') return onMissing();
+      throw explainSearchError(err, this.config.elasticsearch.nodes, this.index);
+    }
+  }
+
+  /** One page of hits in time order (`desc`: newest first), after `after` when given. */
+  async page(
+    query: EsQuery,
+    order: 'asc' | 'desc',
+    size: number,
+    pit?: { id: string; after?: unknown[] },
+  ): Promise<{ hits: Hit[]; last?: unknown[]; pitId?: string }> {
+    const request = {
+      ...(pit === undefined ? { index: this.index } : { pit: { id: pit.id, keep_alive: '1m' } }),
+      query,
+      size,
+      sort: [
+        { '@timestamp': { ...TIME_SORT['@timestamp'], order } },
+        ...(pit === undefined ? [] : [{ _shard_doc: order }]),
+      ],
+      ...(pit?.after !== undefined ? { search_after: pit.after } : {}),
+      track_total_hits: false,
+    } as unknown as SearchRequest;
+    const response = await this.call(
+      () => this.es.search(request),
+      () => undefined,
+    );
+    if (response === undefined) return { hits: [] };
+    const raw = response.hits.hits;
+    const lastSort = raw[raw.length - 1]?.sort as unknown[] | undefined;
+    return {
+      hits: raw.map(toHit),
+      ...(lastSort !== undefined ? { last: lastSort } : {}),
+      ...(response.pit_id !== undefined ? { pitId: response.pit_id } : {}),
+    };
+  }
+
+  /**
+   * Every hit of `query` in time order, page by page, over a point in time with
+   * search_after on (@timestamp, shard doc): documents indexed meanwhile neither shift nor
+   * repeat pages. Stops after `limit` hits when given.
+   */
+  async *scan(query: EsQuery, order: 'asc' | 'desc', limit = Infinity): AsyncGenerator<Hit[]> {
+    const opened = await this.call(
+      () => this.es.openPointInTime({ index: this.index, keep_alive: '1m' }),
+      () => undefined,
+    );
+    if (opened === undefined) return;
+    let pitId = opened.id;
+    let after: unknown[] | undefined;
+    let seen = 0;
+    try {
+      while (seen < limit) {
+        const size = Math.min(this.pageSize, limit - seen);
+        const page = await this.page(query, order, size, {
+          id: pitId,
+          ...(after !== undefined ? { after } : {}),
+        });
+        if (page.pitId !== undefined) pitId = page.pitId;
+        if (page.hits.length === 0) return;
+        seen += page.hits.length;
+        yield page.hits;
+        if (page.hits.length < size) return;
+        after = page.last;
+      }
+    } finally {
+      await this.es.closePointInTime({ id: pitId }).catch(() => undefined);
+    }
+  }
+
+  /** Epoch ms of the newest document in the data stream, whatever the filters; undefined when empty. */
+  async newestMs(): Promise<number | undefined> {
+    const page = await this.page({ match_all: {} }, 'desc', 1);
+    const hit = page.hits[0];
+    return hit === undefined ? undefined : Math.floor(hit.timeUs / 1000);
+  }
+
+  /** Runs aggregations over the documents matching `query` (no hits returned). */
+  async aggregate(query: EsQuery, aggs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const request = {
+      index: this.index,
+      query,
+      size: 0,
+      aggs,
+      track_total_hits: false,
+    } as unknown as SearchRequest;
+    const response = await this.call(
+      () => this.es.search(request),
+      () => undefined,
+    );
+    return response?.aggregations ?? {};
+  }
+
+  async close(): Promise<void> {
+    await this.es.close();
+  }
+}
