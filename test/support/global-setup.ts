@@ -1,9 +1,10 @@
 import { services } from './services';
 
-// Brings up the real Kafka and Elasticsearch nodes the integration tests use, reusing ones
-// already running; remembers what it started so the teardown stops only that.
+// Brings up the real Kafka, Elasticsearch nodes and kube-apiserver (on etcd) the integration
+// tests use, reusing ones already running; remembers what it started so the teardown stops
+// only that.
 
-const NEEDED = ['kafka', 'es', 'es-secure'];
+const NEEDED = ['kafka', 'es', 'es-secure', 'k8s'];
 
 export default function setup(): void {
   const before = NEEDED.filter((svc) => services('status', svc).status === 0);
