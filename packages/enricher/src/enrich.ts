@@ -189,35 +189,21 @@ function complete(
 
   const atUs = recordTimeUs(record);
   const name = record.question?.name ?? null;
-  let enriched: EnrichedDnsTransaction;
-  if (name === null) {
-    enriched = {
-      transaction: record,
-      enrichTimeUs: now(deps),
-      client,
-      server,
-      answeredBy,
-      queryTarget: null,
-      domain: null,
-      searchList: null,
-    };
-  } else {
-    const namespace =
-      client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
-    enriched = {
-      transaction: record,
-      enrichTimeUs: now(deps),
-      client,
-      server,
-      answeredBy,
-      queryTarget: queryTarget(name, atUs, deps.store, deps.clusterDomain),
-      domain: domainFeatures(name, deps.domain),
-      searchList: deps.search.classify(
-        { clientIp: record.client.ip, namespace, name, atUs },
-        deps.store,
-      ),
-    };
-  }
+  const namespace =
+    client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
+  const enriched: EnrichedDnsTransaction = {
+    transaction: record,
+    enrichTimeUs: now(deps),
+    client,
+    server,
+    answeredBy,
+    queryTarget: name === null ? null : queryTarget(name, atUs, deps.store, deps.clusterDomain),
+    domain: name === null ? null : domainFeatures(name, deps.domain),
+    searchList:
+      name === null
+        ? null
+        : deps.search.classify({ clientIp: record.client.ip, namespace, name, atUs }, deps.store),
+  };
   return { status: 'ok', record: enriched, unknown };
 }
 

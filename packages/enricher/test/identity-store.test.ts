@@ -8,7 +8,7 @@ import type {
   ResourceKind,
 } from '../src/identity/kube';
 import { IdentityStore, type IdentityStoreOptions, type Resolution } from '../src/identity/store';
-import { fixture, podLike, us } from './support/kube';
+import { clusterObjects, fixture, podLike, us } from './support/kube';
 
 const T0 = '2026-03-01T10:00:10Z';
 
@@ -127,17 +127,7 @@ describe('identity store: pods and their workloads', () => {
 });
 
 describe('identity store: services, nodes and the outside world', () => {
-  const cluster = (): IdentityStore =>
-    synced([
-      fixture('node'),
-      fixture('service-kube-dns'),
-      fixture('endpointslice-kube-dns'),
-      fixture('pod-coredns'),
-      fixture('service-headless'),
-      fixture('endpointslice-headless'),
-      fixture('pod-statefulset'),
-      fixture('pod-hostnetwork'),
-    ]);
+  const cluster = (): IdentityStore => synced(clusterObjects());
   const at = us('2026-03-01T10:05:00Z');
 
   it('resolves a ClusterIP to its Service, and the pod behind it to the pod with the service', () => {

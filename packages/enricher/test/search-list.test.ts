@@ -107,33 +107,20 @@ describe('search-list expansion', () => {
     // 4 dots < ndots: the resolver tries the search list first, then the name itself.
     const names = glibcSequence('ghost.shop.svc.cluster.local');
     const marks = classifyAll(new SearchListDetector(), demoCluster(), names);
-    expect(marks.map((m) => m.askedName)).toEqual(names.map(() => 'ghost.shop.svc.cluster.local'));
-    expect(marks.map((m) => m.isExpansion)).toEqual([
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      false,
-      false,
-    ]);
+    const asked = 'ghost.shop.svc.cluster.local';
+    expect(marks.map((m) => [m.askedName, m.isExpansion])).toEqual(
+      names.map((n) => [asked, n !== asked]),
+    );
   });
 
   it('tries the bare name first for names with ndots dots, then the expansions', () => {
     const names = glibcSequence('a.b.c.d.example.com');
     const marks = classifyAll(new SearchListDetector(), demoCluster(), names);
-    expect(marks.every((m) => m.askedName === 'a.b.c.d.example.com')).toBe(true);
-    expect(marks.map((m) => m.isExpansion)).toEqual([
-      false,
-      false,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-    ]);
+    const asked = 'a.b.c.d.example.com';
+    expect(names.slice(0, 2)).toEqual([asked, asked]);
+    expect(marks.map((m) => [m.askedName, m.isExpansion])).toEqual(
+      names.map((n) => [asked, n !== asked]),
+    );
   });
 
   it('finds the namespace suffix for clients that are not pods from the known namespaces', () => {

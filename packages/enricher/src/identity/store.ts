@@ -508,38 +508,19 @@ export class IdentityStore implements ClusterDirectory {
   private upsert(kind: ResourceKind, object: KubeObject, affected: Set<string>): void {
     const key = this.objectKey(kind, object);
     const rv = object.metadata?.resourceVersion;
+    // The same resourceVersion is the same object: a re-list repeats most of them.
+    if (rv !== undefined && this.stateOf(kind, key)?.resourceVersion === rv) return;
+    this.remove(kind, key, affected);
     switch (kind) {
-      case 'Pod': {
-        const held = this.pods.get(key);
-        if (held && rv !== undefined && held.resourceVersion === rv) return;
-        this.remove(kind, key, affected);
-        this.addPod(key, object as KubePod, affected);
-        return;
-      }
-      case 'Service': {
-        const held = this.services.get(key);
-        if (held && rv !== undefined && held.resourceVersion === rv) return;
-        this.remove(kind, key, affected);
-        this.addService(key, object as KubeService, affected);
-        return;
-      }
-      case 'EndpointSlice': {
-        const held = this.slices.get(key);
-        if (held && rv !== undefined && held.resourceVersion === rv) return;
-        this.remove(kind, key, affected);
-        this.addSlice(key, object, affected);
-        return;
-      }
-      case 'Node': {
-        const held = this.nodes.get(key);
-        if (held && rv !== undefined && held.resourceVersion === rv) return;
-        this.remove(kind, key, affected);
-        this.addNode(key, object as KubeNode, affected);
-        return;
-      }
-      default: {
-        const held = this.owners.get(key);
-        if (held && rv !== undefined && held.resourceVersion === rv) return;
+      case 'Pod':
+        return this.addPod(key, object as KubePod, affected);
+      case 'Service':
+        return this.addService(key, object as KubeService, affected);
+      case 'EndpointSlice':
+        return this.addSlice(key, object, affected);
+      case 'Node':
+        return this.addNode(key, object as KubeNode, affected);
+      default:
         this.owners.set(key, {
           key,
           controller: controllerOf(object.metadata?.ownerReferences),
@@ -547,7 +528,24 @@ export class IdentityStore implements ClusterDirectory {
           pinned: this.pinned,
         });
         this.touchPodsOf(key, affected);
-      }
+    }
+  }
+
+  private stateOf(
+    kind: ResourceKind,
+    key: string,
+  ): { resourceVersion: string | undefined } | undefined {
+    switch (kind) {
+      case 'Pod':
+        return this.pods.get(key);
+      case 'Service':
+        return this.services.get(key);
+      case 'EndpointSlice':
+        return this.slices.get(key);
+      case 'Node':
+        return this.nodes.get(key);
+      default:
+        return this.owners.get(key);
     }
   }
 

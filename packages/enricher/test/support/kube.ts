@@ -107,16 +107,12 @@ export function serviceLike(
 }
 
 /**
- * A store that listed these objects (a node, kube-dns with its CoreDNS pod, a headless
- * postgres StatefulSet in `db`, the checkout Deployment pod in `shop` and a `payments`
- * ClusterIP service in `shop`, plus `extra`) at 2026-03-01T10:00:10Z, with the watches
- * current until `currentUntil`.
+ * The objects of a small cluster as the API server lists them: node-a, kube-dns with its
+ * CoreDNS pod, the headless `postgres` service with its StatefulSet pod in `db`, and a
+ * node-local DNS cache on the host network.
  */
-export function demoCluster(
-  extra: KubeObject[] = [],
-  currentUntil = '2026-03-01T12:00:00Z',
-): IdentityStore {
-  const objects: KubeObject[] = [
+export function clusterObjects(): KubeObject[] {
+  return [
     fixture('node'),
     fixture('service-kube-dns'),
     fixture('endpointslice-kube-dns'),
@@ -124,6 +120,21 @@ export function demoCluster(
     fixture('service-headless'),
     fixture('endpointslice-headless'),
     fixture('pod-statefulset'),
+    fixture('pod-hostnetwork'),
+  ];
+}
+
+/**
+ * A store that listed {@link clusterObjects}, the checkout Deployment pod and a `payments`
+ * ClusterIP service in `shop`, and `extra`, at 2026-03-01T10:00:10Z, with the watches
+ * current until `currentUntil`.
+ */
+export function demoCluster(
+  extra: KubeObject[] = [],
+  currentUntil = '2026-03-01T12:00:00Z',
+): IdentityStore {
+  const objects: KubeObject[] = [
+    ...clusterObjects(),
     fixture('pod-deployment'),
     fixture('replicaset'),
     serviceLike('service-kube-dns', {
