@@ -387,16 +387,18 @@ async function pass(file, limit) {
     createPipeline,
     readCaptureBatches,
     collectorConfigSchema,
+    RecordEncoder,
   } = require('@dnsflow/collector');
   const { loadConfig } = require('@dnsflow/runtime');
   const { createCodec } = require('@dnsflow/schema');
   const config = loadConfig(collectorConfigSchema, { flags: ['--node=bench'] });
-  const codec = createCodec('DnsTransaction');
+  // The collector's own encoder (what `dnsflow collect` publishes).
+  const encoder = new RecordEncoder(createCodec('DnsTransaction'));
   let transactions = 0;
   let avroBytes = 0;
   const pipeline = createPipeline(config, {
     onTransaction: (tx) => {
-      avroBytes += codec.encode(tx).length;
+      avroBytes += encoder.encode(tx).length;
       transactions++;
     },
   });
@@ -424,7 +426,7 @@ async function stages(file) {
   const { loadConfig } = require('@dnsflow/runtime');
   const { createCodec } = require('@dnsflow/schema');
   const config = loadConfig(collector.collectorConfigSchema, { flags: ['--node=bench'] });
-  const codec = createCodec('DnsTransaction');
+  const encoder = new collector.RecordEncoder(createCodec('DnsTransaction'));
   const time = async (perFrame, end = () => undefined) => {
     const started = process.hrtime.bigint();
     for await (const batch of collector.readCaptureBatches(file)) {
@@ -453,7 +455,7 @@ async function stages(file) {
         () => p1.finish(),
       ),
     );
-    const p2 = collector.createPipeline(config, { onTransaction: (tx) => codec.encode(tx) });
+    const p2 = collector.createPipeline(config, { onTransaction: (tx) => encoder.encode(tx) });
     keep(
       'avro',
       await time(

@@ -12,6 +12,7 @@ import type { Frame } from './capture/frame';
 import type { CollectorConfig } from './config';
 import { CollectorMetrics } from './metrics';
 import { createPipeline } from './pipeline';
+import { RecordEncoder } from './publish/encoder';
 import { Publisher, type ProducerLike } from './publish/publisher';
 import { Spool } from './publish/spool';
 
@@ -66,7 +67,7 @@ export async function startCollector(
     dnsPrefix: config.dnsMetrics.prefix,
     sourceContext: config.dnsMetrics.sourceContext,
   });
-  const codec = createCodec<DnsTransaction>('DnsTransaction');
+  const encoder = new RecordEncoder(createCodec<DnsTransaction>('DnsTransaction'));
   const kafka = createKafka(config.kafka, log);
   const kafkaProducer = kafka.producer({
     // Murmur2 like the Java client: the same client IP lands on the same partition
@@ -105,7 +106,7 @@ export async function startCollector(
 
   const pipeline = createPipeline(config, {
     metrics,
-    onTransaction: (tx) => publisher.publish(Buffer.from(tx.client.ip), codec.encode(tx)),
+    onTransaction: (tx) => publisher.publish(Buffer.from(tx.client.ip), encoder.encode(tx)),
   });
 
   let server: MetricsServer | null = null;

@@ -17,6 +17,7 @@ export type { PairerOptions, PairingEvents } from './pairing/pairer';
 export { Spool } from './publish/spool';
 export type { SpoolOptions, SpoolRecord } from './publish/spool';
 export { Publisher } from './publish/publisher';
+export { RecordEncoder } from './publish/encoder';
 export type { ProducerLike, PublisherEvents, PublisherOptions } from './publish/publisher';
 export { CollectorMetrics } from './metrics';
 export type { CollectorMetricsOptions, SourceContext } from './metrics';

@@ -1,24 +1,37 @@
 /**
  * Canonical text of IP addresses read straight from packet bytes, cached because the same
- * few resolvers and clients appear in nearly every packet: a cache hit costs one integer
- * (IPv4) or one hex string (IPv6) instead of building the text again.
+ * few resolvers and clients appear in nearly every packet: a cache hit costs a few integer
+ * reads instead of building the text again.
  */
 
-/** Bound of each cache; when full it is emptied, which is cheaper than tracking recency. */
-const MAX_CACHED = 8192;
+/**
+ * Slots of each cache. Direct-mapped: an address has one slot (by a hash of its bytes) and
+ * a new address there replaces the old one, so a lookup is a few integer operations, and
+ * nothing is allocated unless the text is new. Thousands of clients fit; a busier node
+ * only rebuilds the text more often.
+ */
+const SLOTS = 1 << 14;
+const MASK = SLOTS - 1;
 
-const v4Cache = new Map<number, string>();
-const v6Cache = new Map<string, string>();
+const v4Keys = new Int32Array(SLOTS);
+const v4Texts: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+const v6Keys = new Int32Array(SLOTS * 4);
+const v6Texts: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+
+function slotOf(h: number): number {
+  const x = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return (x ^ (x >>> 12)) & MASK;
+}
 
 /** Dotted quad of the IPv4 address at `buf[offset]`. */
 export function ipv4AddressText(buf: Buffer, offset: number): string {
-  const key = buf.readUInt32BE(offset);
-  let text = v4Cache.get(key);
-  if (text === undefined) {
-    text = `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
-    if (v4Cache.size >= MAX_CACHED) v4Cache.clear();
-    v4Cache.set(key, text);
-  }
+  const key = buf.readInt32BE(offset);
+  const slot = slotOf(key);
+  const cached = v4Texts[slot];
+  if (cached !== undefined && v4Keys[slot] === key) return cached;
+  const text = `${(key >>> 24) & 255}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+  v4Keys[slot] = key;
+  v4Texts[slot] = text;
   return text;
 }
 
@@ -28,13 +41,28 @@ export function ipv4AddressText(buf: Buffer, offset: number): string {
  * on a tie (§4.2), and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
  */
 export function ipv6AddressText(buf: Buffer, offset: number): string {
-  const key = buf.toString('hex', offset, offset + 16);
-  let text = v6Cache.get(key);
-  if (text === undefined) {
-    text = formatIpv6(buf, offset);
-    if (v6Cache.size >= MAX_CACHED) v6Cache.clear();
-    v6Cache.set(key, text);
+  const a = buf.readInt32BE(offset);
+  const b = buf.readInt32BE(offset + 4);
+  const c = buf.readInt32BE(offset + 8);
+  const d = buf.readInt32BE(offset + 12);
+  const slot = slotOf(Math.imul(a ^ Math.imul(b ^ Math.imul(c ^ d, 31), 31), 31) ^ d);
+  const cached = v6Texts[slot];
+  const k = slot * 4;
+  if (
+    cached !== undefined &&
+    v6Keys[k] === a &&
+    v6Keys[k + 1] === b &&
+    v6Keys[k + 2] === c &&
+    v6Keys[k + 3] === d
+  ) {
+    return cached;
   }
+  const text = formatIpv6(buf, offset);
+  v6Keys[k] = a;
+  v6Keys[k + 1] = b;
+  v6Keys[k + 2] = c;
+  v6Keys[k + 3] = d;
+  v6Texts[slot] = text;
   return text;
 }
 
