@@ -57,9 +57,12 @@ export function domainFeatures(name: string, options: DomainFeatureOptions = {})
   };
 }
 
+/** Per-character counts, reused across calls (names are short and the join is synchronous). */
+const counts = new Uint16Array(65536);
+const seen: number[] = [];
+
 /** Shannon entropy (bits per character) and share of digits, over the non-dot characters. */
 function characterStats(name: string): { entropy: number; digitRatio: number } {
-  const counts = new Map<number, number>();
   let total = 0;
   let digits = 0;
   for (let i = 0; i < name.length; i++) {
@@ -67,13 +70,16 @@ function characterStats(name: string): { entropy: number; digitRatio: number } {
     if (code === 0x2e) continue;
     total++;
     if (code >= 0x30 && code <= 0x39) digits++;
-    counts.set(code, (counts.get(code) ?? 0) + 1);
+    const before = counts[code]!;
+    counts[code] = before + 1;
+    if (before === 0) seen.push(code);
   }
-  if (total === 0) return { entropy: 0, digitRatio: 0 };
   let entropy = 0;
-  for (const n of counts.values()) {
-    const p = n / total;
+  for (const code of seen) {
+    const p = counts[code]! / total;
     entropy -= p * Math.log2(p);
+    counts[code] = 0;
   }
-  return { entropy, digitRatio: digits / total };
+  seen.length = 0;
+  return total === 0 ? { entropy: 0, digitRatio: 0 } : { entropy, digitRatio: digits / total };
 }

@@ -81,6 +81,7 @@ export class SearchListDetector {
   private readonly clients = new Map<string, ClientState>();
   private evicted = 0;
   private expansions = 0;
+  private lastSweepUs = -Infinity;
 
   constructor(options: SearchListOptions = {}) {
     this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
@@ -174,12 +175,16 @@ export class SearchListDetector {
     }
   }
 
-  /** Forgets a few clients idle past the window (amortised: at most two per call). */
+  /**
+   * Forgets clients idle past the window, at most every half window: the map's order is
+   * least recently seen first, so the sweep stops at the first client still in its window.
+   */
   private expire(atUs: number): void {
-    for (let i = 0; i < 2; i++) {
-      const first = this.clients.entries().next().value;
-      if (!first || atUs - first[1].lastUs <= this.windowUs) return;
-      this.clients.delete(first[0]);
+    if (atUs - this.lastSweepUs < this.windowUs / 2) return;
+    this.lastSweepUs = atUs;
+    for (const [ip, state] of this.clients) {
+      if (atUs - state.lastUs <= this.windowUs) return;
+      this.clients.delete(ip);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { K8sIdentity } from '@dnsflow/schema';
 import {
   OWNER_KINDS,
@@ -15,6 +15,7 @@ import {
 } from './kube';
 import { DEFAULT_LABEL_ALLOW_LIST, labelFilter, type LabelFilter } from './labels';
 import { controllerOf, resolveWorkload, type OwnerInfo } from './owners';
+import { AddressRanges } from './ranges';
 import { Timeline, type TimelineStats } from './timeline';
 
 // The identity store keeps the current state of the watched objects (pods, services,
@@ -285,11 +286,16 @@ export class IdentityStore implements ClusterDirectory {
   private readonly slicesByService = new Map<string, Set<string>>();
   private readonly podsByOwner = new Map<string, Set<string>>();
   private readonly namespaces = new Map<string, number>();
+  /**
+   * Addresses with hostNetwork ports in the timeline, so most lookups with a port skip the
+   * second one. Node addresses only, and never shrunk: their tombstones may still answer.
+   */
+  private readonly ipsWithPorts = new Set<string>();
 
   private readonly synced = new Set<ResourceKind>();
   private watermark = -Infinity;
   private lastPruneUs = -Infinity;
-  private ranges: BlockList | null = null;
+  private ranges: AddressRanges | null = null;
   private rangesStale = true;
   private pinned = false;
 
@@ -420,12 +426,12 @@ export class IdentityStore implements ClusterDirectory {
    * the node's address wins over the node itself (e.g. a node-local DNS cache on :53).
    */
   resolve(ip: string, atMicros: number, port?: number): Resolution {
-    if (port !== undefined) {
+    if (port !== undefined && this.ipsWithPorts.has(ip)) {
       const onPort = this.timeline.lookup(hostPortKey(ip, port), atMicros);
-      if (onPort.status === 'held') return { status: 'found', identity: onPort.identity };
+      if (onPort.status === 'found') return onPort;
     }
     const held = this.timeline.lookup(ip, atMicros);
-    if (held.status === 'held') return { status: 'found', identity: held.identity };
+    if (held.status === 'found') return held;
     if (!this.isSynced()) return NOT_SYNCED;
     if (atMicros > this.watermark) return NOT_SEEN_YET;
     if (held.status === 'forgotten') return FORGOTTEN;
@@ -435,7 +441,7 @@ export class IdentityStore implements ClusterDirectory {
 
   findService(namespace: string, name: string, atMicros: number): K8sIdentity | null {
     const found = this.timeline.lookup(serviceKey(namespace, name), atMicros);
-    return found.status === 'held' ? found.identity : null;
+    return found.status === 'found' ? found.identity : null;
   }
 
   findPodByHostname(
@@ -445,7 +451,7 @@ export class IdentityStore implements ClusterDirectory {
     atMicros: number,
   ): K8sIdentity | null {
     const found = this.timeline.lookup(hostnameKey(namespace, subdomain, hostname), atMicros);
-    return found.status === 'held' ? found.identity : null;
+    return found.status === 'found' ? found.identity : null;
   }
 
   hasNamespace(namespace: string): boolean {
@@ -580,7 +586,10 @@ export class IdentityStore implements ClusterDirectory {
       for (const c of spec.containers ?? []) {
         for (const p of c.ports ?? []) ports.add(p.hostPort ?? p.containerPort);
       }
-      for (const ip of hostIps) for (const port of ports) keys.push(hostPortKey(ip, port));
+      for (const ip of hostIps) {
+        if (ports.size > 0) this.ipsWithPorts.add(ip);
+        for (const port of ports) keys.push(hostPortKey(ip, port));
+      }
     } else {
       keys.push(...podIps);
     }
@@ -906,28 +915,12 @@ export class IdentityStore implements ClusterDirectory {
 
   private inClusterRange(ip: string): boolean {
     if (this.rangesStale) {
-      this.ranges = this.buildRanges();
+      const cidrs = [...this.staticCidrs];
+      for (const node of this.nodes.values()) cidrs.push(...node.podCidrs);
+      this.ranges = new AddressRanges(cidrs);
       this.rangesStale = false;
     }
-    if (!this.ranges) return false;
-    const family = isIP(ip);
-    if (family === 0) return false;
-    return this.ranges.check(ip, family === 6 ? 'ipv6' : 'ipv4');
-  }
-
-  private buildRanges(): BlockList | null {
-    const cidrs = [...this.staticCidrs];
-    for (const node of this.nodes.values()) cidrs.push(...node.podCidrs);
-    if (cidrs.length === 0) return null;
-    const list = new BlockList();
-    for (const cidr of cidrs) {
-      const [address, bits] = cidr.split('/');
-      const family = address ? isIP(address) : 0;
-      const prefix = Number(bits);
-      if (family === 0 || !Number.isInteger(prefix)) continue;
-      list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
-    }
-    return list;
+    return this.ranges !== null && this.ranges.has(ip);
   }
 }
 

@@ -11,6 +11,8 @@ interface Interval {
   readonly fromUs: number;
   toUs: number;
   readonly identity: K8sIdentity;
+  /** The lookup answer for this interval, built once: joins allocate nothing. */
+  readonly found: TimelineFound;
   /** Canonical text of the identity, to tell a real change from a repeated event. */
   readonly identityKey: string;
   /** Pinned intervals (static inventory) are never pruned or evicted. */
@@ -23,9 +25,15 @@ interface Slot {
   forgottenBeforeUs: number;
 }
 
+/** A holder found by {@link Timeline.lookup}. */
+export interface TimelineFound {
+  readonly status: 'found';
+  readonly identity: K8sIdentity;
+}
+
 /** What {@link Timeline.lookup} knows about a key at a time. */
 export type TimelineLookup =
-  | { status: 'held'; identity: K8sIdentity }
+  | TimelineFound
   /** Nothing held the key then (and the history for that time is complete). */
   | { status: 'free' }
   /** A holder of that time may have been pruned or evicted. */
@@ -143,6 +151,7 @@ export class Timeline {
       fromUs,
       toUs: Infinity,
       identity,
+      found: Object.freeze({ status: 'found', identity }),
       identityKey: idKey,
       pinned: options.pinned ?? false,
     });
@@ -161,7 +170,7 @@ export class Timeline {
     for (let i = intervals.length - 1; i >= 0; i--) {
       const interval = intervals[i]!;
       if (atUs >= interval.fromUs) {
-        return atUs < interval.toUs ? { status: 'held', identity: interval.identity } : FREE;
+        return atUs < interval.toUs ? interval.found : FREE;
       }
     }
     return atUs < slot.forgottenBeforeUs ? FORGOTTEN : FREE;
