@@ -375,6 +375,14 @@ describe('identity store: pod churn and the timeline', () => {
     expect(store.stats().intervals).toBe(before.intervals + 1);
   });
 
+  it('on a re-list, gives a reused IP to the new pod from its creation, not from the re-list', () => {
+    const store = synced([oldPod()], { tombstoneWindowMs: 60 * 60_000 });
+    // The watch was down while the old pod went and a new one (created 11:00:02) took its IP.
+    store.replace('Pod', [newPod()], us('2026-03-01T11:20:00Z'));
+    expect(found(store.resolve(ip, us('2026-03-01T10:59:00Z'))).podUid).toBe('uid-old');
+    expect(found(store.resolve(ip, us('2026-03-01T11:10:00Z'))).podUid).toBe('uid-new');
+  });
+
   it('backdates identities listed at start-up to their creation, for replayed records', () => {
     const store = synced([fixture('node'), fixture('pod-deployment')]);
     // Listed at 10:00:10; the pod exists since 10:00:00.

@@ -790,9 +790,37 @@ export class IdentityStore implements ClusterDirectory {
     let changed = 0;
     for (const key of keys) {
       const { identity: holder, sinceUs } = this.compute(key);
-      if (this.timeline.set(key, holder, atUs, { sinceUs, pinned: this.pinned })) changed++;
+      const current = this.timeline.current(key);
+      const previousGone = current !== null && !this.stillHolds(current, key);
+      const options = { sinceUs, previousGone, pinned: this.pinned };
+      if (this.timeline.set(key, holder, atUs, options)) changed++;
     }
     return changed;
+  }
+
+  /** Whether the object behind `holder` still exists and still claims `key`. */
+  private stillHolds(holder: K8sIdentity, key: string): boolean {
+    switch (holder.kind) {
+      case 'POD':
+      case 'HOST_POD': {
+        const pod = this.pods.get(`${holder.namespace}/${holder.pod}`);
+        return (
+          pod !== undefined && pod.active && pod.uid === holder.podUid && pod.keys.includes(key)
+        );
+      }
+      case 'SERVICE': {
+        const service = this.services.get(`${holder.serviceNamespace}/${holder.service}`);
+        return (
+          service !== undefined && (key.startsWith('svc/') || service.clusterIps.includes(key))
+        );
+      }
+      case 'NODE':
+        return (
+          holder.node !== null && this.nodes.get(holder.node)?.addresses.includes(key) === true
+        );
+      default:
+        return this.slicesByIp.has(key);
+    }
   }
 
   private compute(key: string): Computed {

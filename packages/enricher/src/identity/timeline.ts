@@ -66,6 +66,13 @@ export interface TimelineSetOptions {
    * that announces an IP arrives after the IP is in use.
    */
   sinceUs?: number | null;
+  /**
+   * The open holder no longer exists (deleted, or absent from a re-list): it let go of the
+   * key at some point before now, so the new holder may start at `sinceUs` even while the
+   * old interval is still open. Without this, a holder still present keeps the key until
+   * `atUs`.
+   */
+  previousGone?: boolean;
   pinned?: boolean;
 }
 
@@ -126,15 +133,15 @@ export class Timeline {
     const idKey = identityKey(identity);
     if (open && open.identityKey === idKey) return false;
 
+    const since = Math.min(options.sinceUs ?? atUs, atUs);
     let fromUs: number;
     if (open && slot) {
-      // The previous holder is still open in our view: it keeps the key until the change was
-      // observed; backdating here would take time away from a holder we know was there.
-      fromUs = Math.max(open.fromUs, atUs);
+      // A previous holder that still exists keeps the key until the change was observed:
+      // backdating would take time away from a holder we know was there.
+      fromUs = Math.max(open.fromUs, options.previousGone ? since : atUs);
       this.close(key, slot, open, fromUs);
     } else {
-      const since = options.sinceUs ?? atUs;
-      fromUs = Math.max(Math.min(since, atUs), last ? last.toUs : -Infinity);
+      fromUs = Math.max(since, last ? last.toUs : -Infinity);
     }
     if (!slot) {
       slot = { intervals: [], forgottenBeforeUs: -Infinity };
