@@ -8,8 +8,8 @@
 #   scripts/services.sh logs [-f] svc...  last lines of the server log (-f: follow)
 #   scripts/services.sh k8s-expire        expire all k8s resourceVersions so far (410 Gone)
 #
-# Services: kafka, es, es-secure, es-outage, k8s; "all" means kafka es es-secure. Default for
-# up/down/status: kafka es.
+# Services: kafka, es, es-secure, es-outage, k8s, coredns (install only); "all" means kafka es
+# es-secure. Default for up/down/status: kafka es.
 #
 # Everything comes from package registries only: the Kafka jars and the Elasticsearch
 # integ-test zip from Maven Central through `mvn` (cached in ~/.m2), a JDK from Debian
@@ -689,7 +689,7 @@ source "$HELPERS/k8s.sh"
 # svc_call FN SVC: kafka_FN / k8s_FN, or es_FN SVC for the Elasticsearch nodes.
 svc_call() {
   case $2 in
-    kafka | k8s) "${2}_$1" ;;
+    kafka | k8s | coredns) "${2}_$1" ;;
     *) "es_$1" "$2" ;;
   esac
 }
@@ -814,7 +814,12 @@ main() {
     case $a in
       all) args+=("${ALL_SERVICES[@]}") ;;
       kafka | es | es-secure | es-outage | k8s) args+=("$a") ;;
-      *) die "unknown service '$a' (kafka, es, es-secure, es-outage, k8s, all)" ;;
+      coredns)
+        # Only built here: tests start it with their own Corefile (test/support/coredns.ts).
+        [[ $cmd == install ]] || die "coredns: only 'install' (tests start CoreDNS themselves)"
+        args+=("$a")
+        ;;
+      *) die "unknown service '$a' (kafka, es, es-secure, es-outage, k8s, coredns, all)" ;;
     esac
   done
   [[ ${#args[@]} -gt 0 ]] || args=("${DEFAULT_SERVICES[@]}")

@@ -231,3 +231,30 @@ k8s_expire() {
   etcdctl "$ep" compact "$rev" --physical >/dev/null
   say "$rev"
 }
+
+# ---------------------------------------------------------------- CoreDNS (install only)
+# The cluster DNS of the end-to-end tests: test/support/coredns.ts starts it with its own
+# Corefile (kubernetes plugin on the kubeconfig above). Not a service of `up`: only built.
+# CoreDNS's go.mod has no replace directives, so `go install` builds it as released.
+COREDNS_VERSION=v1.15.0
+COREDNS_BIN="$BIN_CACHE/coredns-$COREDNS_VERSION"
+
+coredns_prepare() {
+  [[ -x $COREDNS_BIN ]] && return 0
+  command -v go >/dev/null ||
+    die "coredns: building CoreDNS $COREDNS_VERSION needs the Go toolchain (go) on PATH"
+  local tmp start=$SECONDS
+  mkdir -p "$BIN_CACHE"
+  tmp=$(mktemp -d "$BIN_CACHE/.build-coredns.XXXXXX")
+  note "coredns: building CoreDNS $COREDNS_VERSION (a few minutes when Go's caches are cold)"
+  # Outside any module (cd $tmp) so a go.work or go.mod around the checkout plays no part.
+  if ! (cd "$tmp" && GOBIN="$tmp" go install -trimpath -ldflags='-s -w' \
+    "github.com/coredns/coredns@$COREDNS_VERSION" >&2); then
+    rm -rf "$tmp"
+    die "coredns: building CoreDNS $COREDNS_VERSION failed (see above)"
+  fi
+  mv "$tmp/coredns" "$COREDNS_BIN"
+  rm -rf "$tmp"
+  note "coredns: CoreDNS $COREDNS_VERSION built in $((SECONDS - start))s: $COREDNS_BIN"
+}
+coredns_pid() { return 1; }

@@ -300,7 +300,8 @@ async function launch(
   );
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
+/** Stops a server process: SIGTERM, then SIGKILL if it has not exited in 5 s. */
+export async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -310,7 +311,7 @@ async function terminate(child: ChildProcess): Promise<void> {
 }
 
 /** A UDP+TCP port free on 127.0.0.1 (and so likely on ::1) right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = createSocket('udp4');
     const port = await new Promise<number>((resolve, reject) => {
