@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SearchExpansion } from '@dnsflow/schema';
 import { SearchListDetector } from '../src/domain/search-list';
 import type { IdentityStore } from '../src/identity/store';
@@ -201,5 +203,48 @@ describe('search-list expansion', () => {
         null,
       ),
     ).toEqual({ askedName: 'www.example.com', isExpansion: false, suffix: null });
+  });
+
+  it('groups the queries of a real glibc capture, a new source port per candidate', () => {
+    const capture = JSON.parse(
+      readFileSync(join(__dirname, 'fixtures', 'glibc', 'queries.json'), 'utf8'),
+    ) as { queries: { timeUs: number; clientIp: string; clientPort: number; name: string }[] };
+    const detector = new SearchListDetector();
+    const store = demoCluster();
+    const marks = capture.queries.map((q) =>
+      detector.classify(
+        { clientIp: q.clientIp, namespace: 'shop', name: q.name, atUs: q.timeUs },
+        store,
+      ),
+    );
+    const summary = capture.queries.map(
+      (q, i) => `${q.name} -> ${marks[i]!.askedName}${marks[i]!.isExpansion ? ' (expansion)' : ''}`,
+    );
+    expect(summary).toEqual([
+      'example.com.shop.svc.cluster.local -> example.com (expansion)',
+      'example.com.shop.svc.cluster.local -> example.com (expansion)',
+      'example.com.svc.cluster.local -> example.com (expansion)',
+      'example.com.svc.cluster.local -> example.com (expansion)',
+      'example.com.cluster.local -> example.com (expansion)',
+      'example.com.cluster.local -> example.com (expansion)',
+      'example.com -> example.com',
+      'example.com -> example.com',
+      'payments.shop.svc.cluster.local -> payments.shop.svc.cluster.local',
+      'payments.shop.svc.cluster.local -> payments.shop.svc.cluster.local',
+      'redis.shop.svc.cluster.local -> redis (expansion)',
+      'redis.shop.svc.cluster.local -> redis (expansion)',
+      'redis.svc.cluster.local -> redis (expansion)',
+      'redis.svc.cluster.local -> redis (expansion)',
+      'redis.cluster.local -> redis (expansion)',
+      'redis.cluster.local -> redis (expansion)',
+      'redis -> redis',
+      'redis -> redis',
+      'redis -> redis',
+      'redis -> redis',
+      'a.b.c.d.example.com -> a.b.c.d.example.com',
+      'a.b.c.d.example.com -> a.b.c.d.example.com',
+    ]);
+    // Each candidate went out from its own source port: grouping cannot key on ip:port.
+    expect(new Set(capture.queries.slice(0, 8).map((q) => q.clientPort)).size).toBe(4);
   });
 });
