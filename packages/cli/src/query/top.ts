@@ -85,6 +85,8 @@ function metrics(spec: GroupSpec, leaf: boolean): Record<string, unknown> {
     ...(leaf
       ? {
           rcodes: { terms: { field: 'dns.response_code', size: 3 } },
+          // Unanswered queries have no response code; they are failures worth naming too.
+          unanswered: { filter: { term: { 'dnsflow.status': 'unanswered' } } },
           ...(spec.identity !== undefined
             ? { sample: { top_hits: { size: 1, _source: { includes: spec.identity } } } }
             : {}),
@@ -140,6 +142,7 @@ export interface TopRow {
   errorRatio: number;
   latencyUs: { p50: number | null; p95: number | null; max: number | null };
   bytes: number;
+  /** The most frequent response codes, and UNANSWERED for queries without a response. */
   rcodes: Record<string, number>;
 }
 
@@ -152,6 +155,7 @@ interface Bucket {
   latency_max?: { value: number | null };
   bytes?: { value: number };
   rcodes?: { buckets: { key: string; doc_count: number }[] };
+  unanswered?: { doc_count: number };
   sample?: { hits: { hits: { _source?: unknown }[] } };
   group?: { buckets: Bucket[] };
 }
@@ -182,6 +186,7 @@ function detail(spec: GroupSpec, bucket: Bucket): string | undefined {
 
 function row(spec: GroupSpec, keys: string[], bucket: Bucket): TopRow {
   const errors = bucket.errors?.doc_count ?? 0;
+  const unanswered = bucket.unanswered?.doc_count ?? 0;
   const d = detail(spec, bucket);
   return {
     key: keys.join('/'),
@@ -195,7 +200,10 @@ function row(spec: GroupSpec, keys: string[], bucket: Bucket): TopRow {
       max: bucket.latency_max?.value ?? null,
     },
     bytes: bucket.bytes?.value ?? 0,
-    rcodes: Object.fromEntries((bucket.rcodes?.buckets ?? []).map((b) => [b.key, b.doc_count])),
+    rcodes: {
+      ...Object.fromEntries((bucket.rcodes?.buckets ?? []).map((b) => [b.key, b.doc_count])),
+      ...(unanswered > 0 ? { UNANSWERED: unanswered } : {}),
+    },
   };
 }
 
