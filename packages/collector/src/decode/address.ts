@@ -67,22 +67,21 @@ export function ipv6AddressText(buf: Buffer, offset: number): string {
 }
 
 function formatIpv6(buf: Buffer, offset: number): string {
-  const groups = new Array<number>(8);
-  for (let i = 0; i < 8; i++) groups[i] = buf.readUInt16BE(offset + 2 * i);
+  const group = (i: number): number => buf.readUInt16BE(offset + 2 * i);
   if (
-    groups[0] === 0 &&
-    groups[1] === 0 &&
-    groups[2] === 0 &&
-    groups[3] === 0 &&
-    groups[4] === 0 &&
-    groups[5] === 0xffff
+    group(0) === 0 &&
+    group(1) === 0 &&
+    group(2) === 0 &&
+    group(3) === 0 &&
+    group(4) === 0 &&
+    group(5) === 0xffff
   ) {
     return `::ffff:${buf[offset + 12]}.${buf[offset + 13]}.${buf[offset + 14]}.${buf[offset + 15]}`;
   }
   let runStart = -1;
   let runLen = 0;
   for (let i = 0, start = -1; i <= 8; i++) {
-    if (i < 8 && groups[i] === 0) {
+    if (i < 8 && group(i) === 0) {
       if (start < 0) start = i;
     } else if (start >= 0) {
       if (i - start > runLen) {
@@ -93,8 +92,16 @@ function formatIpv6(buf: Buffer, offset: number): string {
     }
   }
   // A single zero group is not shortened to '::' (RFC 5952 §4.2.2).
-  if (runLen < 2) return groups.map((g) => g.toString(16)).join(':');
-  const head = groups.slice(0, runStart).map((g) => g.toString(16));
-  const tail = groups.slice(runStart + runLen).map((g) => g.toString(16));
-  return `${head.join(':')}::${tail.join(':')}`;
+  if (runLen < 2) runStart = 8;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === runStart) {
+      text += '::';
+      i += runLen - 1;
+    } else {
+      if (text.length > 0 && !text.endsWith(':')) text += ':';
+      text += group(i).toString(16);
+    }
+  }
+  return text;
 }

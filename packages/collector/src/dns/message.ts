@@ -1,8 +1,8 @@
-import { nameEnd, readName } from './name';
+import { MessageNames, nameEnd } from './name';
 import type { Edns, EdnsOption, HeaderFlags, Question, ResourceRecord } from '@dnsflow/schema';
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
 import { rdataText } from './rdata';
-import { className, normaliseName, opcodeName, typeName } from './names';
+import { className, opcodeName, typeName } from './names';
 
 /** Header flags of one message (DO lives in EDNS, not here). */
 export type MessageFlags = Omit<HeaderFlags, 'do'>;
@@ -73,10 +73,18 @@ const OPT = 41;
 const NO_RECORDS = Object.freeze([]) as unknown as ResourceRecord[];
 const ECS_OPTION = 8;
 
+/**
+ * Big-endian 16 bits at `at` without Buffer#readUInt16BE's argument checks, which cost
+ * more than the read on this path; every caller has checked that both bytes are there.
+ */
+function u16(buf: Buffer, at: number): number {
+  return ((buf[at] as number) << 8) | (buf[at + 1] as number);
+}
+
 function readHeader(buf: Buffer): PartialHeader {
-  const bits = buf.readUInt16BE(2);
+  const bits = u16(buf, 2);
   return {
-    id: buf.readUInt16BE(0),
+    id: u16(buf, 0),
     qr: (bits & 0x8000) !== 0,
     opcode: opcodeName((bits >> 11) & 0xf),
     flags: {
@@ -88,7 +96,7 @@ function readHeader(buf: Buffer): PartialHeader {
       cd: (bits & 0x0010) !== 0,
     },
     rcodeValue: bits & 0xf,
-    questionCount: buf.readUInt16BE(4),
+    questionCount: u16(buf, 4),
   };
 }
 
@@ -155,6 +163,9 @@ interface Sections {
   error: string | null;
 }
 
+/** The names of the message being decoded (one decode at a time: no await inside). */
+const names = new MessageNames();
+
 function decodeSections(buf: Buffer, start: number, counts: [number, number, number]): Sections {
   const out: Sections = {
     answers: counts[0] > 0 ? [] : NO_RECORDS,
@@ -172,27 +183,28 @@ function decodeSections(buf: Buffer, start: number, counts: [number, number, num
     if (target === undefined) break;
     for (let i = 0; i < count; i++) {
       try {
-        const owner = readName(buf, offset);
-        if (owner.next + 10 > buf.length) throw new Error('record header cut short');
-        const type = buf.readUInt16BE(owner.next);
-        const klass = buf.readUInt16BE(owner.next + 2);
-        const ttl = buf.readUInt32BE(owner.next + 4);
-        const rdlength = buf.readUInt16BE(owner.next + 8);
-        const rdataStart = owner.next + 10;
+        const owner = names.read(offset);
+        const ownerEnd = names.next;
+        if (ownerEnd + 10 > buf.length) throw new Error('record header cut short');
+        const type = u16(buf, ownerEnd);
+        const klass = u16(buf, ownerEnd + 2);
+        const ttl = u16(buf, ownerEnd + 4) * 0x10000 + u16(buf, ownerEnd + 6);
+        const rdlength = u16(buf, ownerEnd + 8);
+        const rdataStart = ownerEnd + 10;
         if (rdataStart + rdlength > buf.length) throw new Error('RDATA runs past the message');
         offset = rdataStart + rdlength;
         if (type === OPT) {
           if (s === 2 && out.edns === null) {
-            out.edns = parseEdns(buf, owner.next + 4, buf.subarray(rdataStart, offset));
+            out.edns = parseEdns(buf, ownerEnd + 4, buf.subarray(rdataStart, offset));
           }
           continue;
         }
         target.push({
-          name: normaliseName(owner.name),
+          name: owner,
           type: typeName(type),
           class: className(klass & 0x7fff),
           ttl,
-          data: rdataText(buf, type, rdataStart, rdlength),
+          data: rdataText(buf, names, type, rdataStart, rdlength),
         });
       } catch (err) {
         const section = ['answer', 'authority', 'additional'][s];
@@ -221,24 +233,26 @@ export function decodeMessage(buf: Buffer): DecodeResult {
     };
   }
   const header = readHeader(buf);
-  const answerCount = buf.readUInt16BE(6);
-  const authorityCount = buf.readUInt16BE(8);
-  const additionalCount = buf.readUInt16BE(10);
+  names.reset(buf);
+  const answerCount = u16(buf, 6);
+  const authorityCount = u16(buf, 8);
+  const additionalCount = u16(buf, 10);
   let offset = 12;
   let question: Question | null = null;
   const qcount = Math.min(header.questionCount, MAX_QUESTIONS_DECODED);
   for (let i = 0; i < qcount; i++) {
     try {
-      const q = readName(buf, offset);
-      if (q.next + 4 > buf.length) throw new Error('question type/class cut short');
-      const type = buf.readUInt16BE(q.next);
+      const name = names.read(offset);
+      const end = names.next;
+      if (end + 4 > buf.length) throw new Error('question type/class cut short');
+      const type = u16(buf, end);
       // mDNS uses the top bit of QCLASS as "unicast response wanted" (RFC 6762 §5.4).
-      const klass = buf.readUInt16BE(q.next + 2) & 0x7fff;
-      offset = q.next + 4;
+      const klass = u16(buf, end + 2) & 0x7fff;
+      offset = end + 4;
       if (question === null) {
         question = {
-          name: normaliseName(q.name),
-          nameRaw: q.name,
+          name,
+          nameRaw: names.raw,
           type: typeName(type),
           class: className(klass),
         };
@@ -320,11 +334,11 @@ export function newMessageScan(): MessageScan {
 function sectionsComplete(buf: Buffer, start: number): boolean {
   let offset = start;
   for (let s = 0; s < 3; s++) {
-    const count = Math.min(buf.readUInt16BE(6 + 2 * s), MAX_RECORDS_DECODED);
+    const count = Math.min(u16(buf, 6 + 2 * s), MAX_RECORDS_DECODED);
     for (let i = 0; i < count; i++) {
       const owner = nameEnd(buf, offset);
       if (owner < 0 || owner + 10 > buf.length) return false;
-      offset = owner + 10 + buf.readUInt16BE(owner + 8);
+      offset = owner + 10 + u16(buf, owner + 8);
       if (offset > buf.length) return false;
     }
   }
@@ -340,19 +354,19 @@ function sectionsComplete(buf: Buffer, start: number): boolean {
  */
 export function scanMessage(buf: Buffer, out: MessageScan): boolean {
   if (buf.length < 12) return false;
-  const questionCount = buf.readUInt16BE(4);
+  const questionCount = u16(buf, 4);
   const qcount = Math.min(questionCount, MAX_QUESTIONS_DECODED);
   let offset = 12;
   for (let i = 0; i < qcount; i++) {
     const end = nameEnd(buf, offset);
     if (end < 0 || end + 4 > buf.length) return false;
     if (i === 0) {
-      out.qtype = buf.readUInt16BE(end);
-      out.qclass = buf.readUInt16BE(end + 2) & 0x7fff;
+      out.qtype = u16(buf, end);
+      out.qclass = u16(buf, end + 2) & 0x7fff;
     }
     offset = end + 4;
   }
-  out.id = buf.readUInt16BE(0);
+  out.id = u16(buf, 0);
   out.qr = (buf[2] as number) >= 0x80;
   out.hasQuestion = questionCount > 0;
   out.recordsComplete = questionCount <= MAX_QUESTIONS_DECODED && sectionsComplete(buf, offset);

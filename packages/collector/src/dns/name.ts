@@ -1,3 +1,4 @@
+import { normaliseName } from './names';
 import { packetLib } from './packet-lib';
 
 /** A name as sent and the offset just past it in the message. */
@@ -14,6 +15,17 @@ const DOT = 0x2e;
 
 /** The text of the name being read, assembled here so a name costs one string. */
 const scratch = Buffer.alloc(MAX_NAME_BYTES + 2);
+
+/**
+ * Buffer#latin1Slice is what Buffer#toString('latin1') ends in, after checks of its
+ * arguments that cost as much as the copy of a short name; used when Node has it.
+ */
+const latin1Slice: (start: number, end: number) => string =
+  typeof (scratch as { latin1Slice?: unknown }).latin1Slice === 'function'
+    ? (scratch as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice.bind(
+        scratch,
+      )
+    : (start, end) => scratch.toString('latin1', start, end);
 /** Bytes of text the last {@link walk} with `text` wrote, and whether all were ASCII. */
 let textBytes = 0;
 let textAscii = true;
@@ -95,6 +107,9 @@ function walkError(code: number, anyPointer: boolean): Error {
   }
 }
 
+/** Where the last {@link readNameText} ended, and whether it followed a forward pointer. */
+const lastRead = { next: 0, anyPointer: false };
+
 /**
  * Reads a (possibly compressed) domain name exactly as dns-packet's `name.decode` does:
  * labels joined by dots, '.' for the root, the same checks and error messages. dns-packet
@@ -108,6 +123,12 @@ function walkError(code: number, anyPointer: boolean): Error {
  * stands.
  */
 export function readName(buf: Buffer, offset: number): WireName {
+  const name = readNameText(buf, offset);
+  return { name, next: lastRead.next };
+}
+
+/** {@link readName} without the result object: the end goes to `lastRead`. */
+function readNameText(buf: Buffer, offset: number): string {
   let anyPointer = false;
   let next = walk(buf, offset, false, true);
   if (next === REFUSED_POINTER) {
@@ -115,12 +136,66 @@ export function readName(buf: Buffer, offset: number): WireName {
     next = walk(buf, offset, true, true);
   }
   if (next < 0) throw walkError(next, anyPointer);
-  if (textBytes === 0) return { name: '.', next };
-  if (textAscii) return { name: scratch.toString('latin1', 0, textBytes), next };
+  lastRead.next = next;
+  lastRead.anyPointer = anyPointer;
+  if (textBytes === 0) return '.';
+  if (textAscii) return latin1Slice(0, textBytes);
   // UTF-8 decoding of the joined labels equals dns-packet's per-label decoding joined: a
   // dot is never part of a multi-byte sequence, so it ends any broken one there.
-  if (anyPointer) return { name: scratch.toString('utf-8', 0, textBytes), next };
-  return { name: packetLib.name.decode(buf, offset), next };
+  if (anyPointer) return scratch.toString('utf-8', 0, textBytes);
+  return packetLib.name.decode(buf, offset);
+}
+
+/** Names of one message already read, by offset (see {@link MessageNames}). */
+const SEEN_NAMES = 32;
+
+/**
+ * Reads the names of one message, normalised. Most names in a response are a bare
+ * pointer to a name read before (each answer's owner points at the question, an address
+ * record's owner at the CNAME target), so the text of a name read once is kept by its
+ * offset and a pointer to that offset reuses it: the same walk would give the same text.
+ * Only names read under dns-packet's rules are kept: a forward pointer changes how many
+ * jumps a later walk through it counts.
+ */
+export class MessageNames {
+  private buf: Buffer | null = null;
+  private readonly seenAt = new Int32Array(SEEN_NAMES);
+  private readonly seenText: string[] = new Array<string>(SEEN_NAMES).fill('');
+  private seen = 0;
+  /** The name as sent, of the last {@link read} that read one (not from a pointer). */
+  raw = '';
+  /** Offset just past the last name read. */
+  next = 0;
+
+  /** Starts on another message. */
+  reset(buf: Buffer): void {
+    this.buf = buf;
+    this.seen = 0;
+  }
+
+  /** The normalised name at `offset` of the current message; throws like readName. */
+  read(offset: number): string {
+    const buf = this.buf as Buffer;
+    const first = buf[offset] ?? 0;
+    if (first >= 0xc0 && offset + 1 < buf.length) {
+      const target = ((first & 0x3f) << 8) | (buf[offset + 1] as number);
+      if (target < offset) {
+        for (let i = 0; i < this.seen; i++) {
+          if (this.seenAt[i] !== target) continue;
+          this.next = offset + 2;
+          return this.seenText[i] as string;
+        }
+      }
+    }
+    this.raw = readNameText(buf, offset);
+    this.next = lastRead.next;
+    const text = normaliseName(this.raw);
+    if (!lastRead.anyPointer && this.seen < SEEN_NAMES) {
+      this.seenAt[this.seen] = offset;
+      this.seenText[this.seen++] = text;
+    }
+    return text;
+  }
 }
 
 /**

@@ -1,11 +1,5 @@
 import { ipv4AddressText as ipv4Text, ipv6AddressText as ipv6Text } from '../decode/address';
-import { normaliseName } from './names';
-import { readName } from './name';
-
-function nameAt(buf: Buffer, offset: number): { name: string; next: number } {
-  const read = readName(buf, offset);
-  return { name: normaliseName(read.name), next: read.next };
-}
+import type { MessageNames } from './name';
 
 /** Bytes as an RFC 1035 §5.1 quoted string: `"` and `\\` escaped, bytes outside
  * printable ASCII as \\DDD. */
@@ -58,7 +52,13 @@ function generic(buf: Buffer, start: number, length: number): string {
  * name, "preference exchange", quoted strings, ...; the RFC 3597 generic form for types
  * without one and for RDATA that does not parse as its type says.
  */
-export function rdataText(buf: Buffer, type: number, start: number, length: number): string {
+export function rdataText(
+  buf: Buffer,
+  names: MessageNames,
+  type: number,
+  start: number,
+  length: number,
+): string {
   const end = start + length;
   try {
     switch (type) {
@@ -70,20 +70,20 @@ export function rdataText(buf: Buffer, type: number, start: number, length: numb
       case 5: // CNAME
       case 12: // PTR
       case 39: // DNAME
-        return nameAt(buf, start).name;
+        return names.read(start);
       case 15: {
         // MX
-        const exchange = nameAt(buf, start + 2).name;
+        const exchange = names.read(start + 2);
         return `${buf.readUInt16BE(start)} ${exchange}`;
       }
       case 6: {
         // SOA
-        const mname = nameAt(buf, start);
-        const rname = nameAt(buf, mname.next);
-        const n = rname.next;
+        const mname = names.read(start);
+        const rname = names.read(names.next);
+        const n = names.next;
         if (n + 20 > end) return generic(buf, start, length);
         const nums = [0, 4, 8, 12, 16].map((i) => buf.readUInt32BE(n + i));
-        return `${mname.name} ${rname.name} ${nums.join(' ')}`;
+        return `${mname} ${rname} ${nums.join(' ')}`;
       }
       case 13: // HINFO
       case 16: // TXT
@@ -92,7 +92,7 @@ export function rdataText(buf: Buffer, type: number, start: number, length: numb
       case 33: {
         // SRV
         if (length < 7) return generic(buf, start, length);
-        const target = nameAt(buf, start + 6).name;
+        const target = names.read(start + 6);
         return `${buf.readUInt16BE(start)} ${buf.readUInt16BE(start + 2)} ${buf.readUInt16BE(start + 4)} ${target}`;
       }
       case 257: {

@@ -229,7 +229,7 @@ export class PendingTable {
     this.inDup[s] = 1;
     this.queryLength[s] = query.length;
     if (query.length <= INLINE_QUERY_BYTES) {
-      query.copy(this.slab, s * INLINE_QUERY_BYTES);
+      this.slab.set(query, s * INLINE_QUERY_BYTES);
     } else {
       this.bigQuery[s] = Buffer.from(query);
     }

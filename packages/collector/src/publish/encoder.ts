@@ -47,7 +47,7 @@ export class RecordEncoder {
   private encodeAt(tx: DnsTransaction, start: number): number {
     const body = start + this.header.length;
     if (body > this.slab.length) return -1;
-    this.header.copy(this.slab, start);
+    this.slab.set(this.header, start);
     const end = this.codec.writer.type.encode(tx, this.slab, body);
     return end < body ? -1 : end;
   }
