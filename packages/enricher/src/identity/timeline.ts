@@ -128,6 +128,7 @@ export class Timeline {
     if (identity === null) {
       if (!open || !slot) return false;
       this.close(key, slot, open, atUs);
+      this.dropSlotIfEmpty(key, slot);
       return true;
     }
     const idKey = identityKey(identity);
@@ -146,12 +147,6 @@ export class Timeline {
     if (!slot) {
       slot = { intervals: [], forgottenBeforeUs: -Infinity };
       this.slots.set(key, slot);
-    }
-    // A zero-length tombstone left by the close above says nothing; drop it.
-    const prev = slot.intervals[slot.intervals.length - 1];
-    if (prev && prev.toUs <= prev.fromUs) {
-      slot.intervals.pop();
-      this.intervalCount--;
     }
     this.emptySlots.delete(key);
     slot.intervals.push({
@@ -219,10 +214,10 @@ export class Timeline {
     open.toUs = Math.max(open.fromUs, atUs);
     this.openCount--;
     if (open.toUs <= open.fromUs) {
-      // Held for no time at all (a holder replaced at the instant it appeared).
+      // Held for no time at all (a holder replaced at the instant it appeared): no tombstone.
+      // The caller drops the slot if that left it empty.
       slot.intervals.pop();
       this.intervalCount--;
-      this.dropSlotIfEmpty(key, slot);
       return;
     }
     if (!open.pinned) this.closed.push({ key, interval: open });
