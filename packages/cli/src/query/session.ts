@@ -35,7 +35,7 @@ export async function noDataMessage(
 ): Promise<string> {
   const from = filters.fromMs !== undefined ? isoMillis(filters.fromMs) : 'the beginning';
   const to = filters.toMs !== undefined ? isoMillis(filters.toMs) : 'now';
-  const head = `no DNS transactions in ${search.index} from ${from} to ${to} match`;
+  const head = `no DNS transactions in ${search.index} between ${from} and ${to}`;
   const newest = await search.newestMs();
   if (newest === undefined) {
     return `${head}: ${search.index} holds no documents. Is the pipeline running (npm start, or dnsflow run) and indexing into it?`;
@@ -44,7 +44,7 @@ export async function noDataMessage(
     (filters.fromMs === undefined || newest >= filters.fromMs) &&
     (filters.toMs === undefined || newest < filters.toMs);
   if (inRange) {
-    return `${head} the filters; the range does hold data (newest document ${isoMillis(newest)}, ${ago(newest, nowMs)}): loosen the filters.`;
+    return `${head} match the filters; the range does hold data (newest document ${isoMillis(newest)}, ${ago(newest, nowMs)}): loosen the filters.`;
   }
   const hint =
     newest < (filters.fromMs ?? 0) ? `: try --since ${sinceCovering(newest, nowMs)}` : '';
