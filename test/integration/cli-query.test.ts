@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { Client } from '@elastic/elasticsearch';
 import { main } from '@dnsflow/cli';
 import { createElasticsearch } from '@dnsflow/runtime';
@@ -11,6 +12,7 @@ import {
 } from '@dnsflow/schema';
 import { eventually } from '../support/eventually';
 import { enrichedFixture } from '../support/indexer';
+import { Relay } from '../support/relay';
 import {
   ES_SECURE_CA,
   ES_SECURE_URL,
@@ -141,6 +143,15 @@ function capture(): { io: { out(t: string): void; err(t: string): void }; seen: 
       },
     },
   };
+}
+
+/** A port nothing listens on right now, for a relay. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
 describe('dnsflow observe and top (real Elasticsearch)', () => {
@@ -479,6 +490,63 @@ describe('dnsflow observe and top (real Elasticsearch)', () => {
       /shop\/web-7f9c6d5b4-zx8kp\s+kube-system\/kube-dns\s+late-night\.example\.com\s+A\s+NOERROR\s+1\.8ms\s+192\.0\.2\.1/,
     );
     process.emit('SIGINT');
+    expect(await running).toBe(0);
+  });
+
+  it('observe --follow rides out Elasticsearch going away and prints what was indexed meanwhile', async () => {
+    const port = await freePort();
+    const relay = new Relay(port, { host: '127.0.0.1', port: 9200 });
+    await relay.restore();
+    const { io, seen } = capture();
+    const running = main(
+      [
+        'node',
+        'dnsflow',
+        'observe',
+        '--follow',
+        '-o',
+        'compact',
+        '--data-stream',
+        stream,
+        `--elasticsearch.nodes=http://127.0.0.1:${port}`,
+        '--observe.followIntervalMs=200',
+      ],
+      io,
+    );
+    try {
+      await eventually(
+        () => Promise.resolve(seen.err),
+        (err) => err.includes('following'),
+      );
+      await relay.cut();
+      const down = await eventually(
+        () => Promise.resolve(seen.err),
+        (err) => err.includes('(retrying)'),
+      );
+      expect(down).toMatch(
+        new RegExp(`Elasticsearch is not reachable at http://127\\.0\\.0\\.1:${port}`),
+      );
+      await index([
+        transaction({
+          atUs: Date.now() * 1000,
+          name: 'during-outage.example.com',
+          rcode: 'NOERROR',
+          from: 8,
+          answers: ['192.0.2.2'],
+        }),
+      ]);
+      await relay.restore();
+      const out = await eventually(
+        () => Promise.resolve(seen.out),
+        (text) => text.includes('during-outage.example.com'),
+        60_000,
+      );
+      expect(out).toMatch(/during-outage\.example\.com\s+A\s+NOERROR/);
+      expect(seen.err).toContain('Elasticsearch is back');
+    } finally {
+      process.emit('SIGINT');
+      await relay.cut();
+    }
     expect(await running).toBe(0);
   });
 });
