@@ -31,8 +31,9 @@ K8S_ADMIN_TOKEN=dnsflow-admin-token # test-only, like the Kafka and ES passwords
 K8S_READY_TIMEOUT=120
 # etcd refuses writes beyond this (a test cluster holds kilobytes); keeps its mmap small.
 K8S_ETCD_QUOTA_BYTES=$((256 * 1024 * 1024))
-# Go's soft heap limit for the apiserver: the GC works harder instead of growing the heap.
-K8S_API_GOMEMLIMIT=300MiB
+# Go's GC for the apiserver: collect at +50% heap and work harder near a soft limit (its live
+# heap is ~100 MB here) rather than grow; measured RSS after start 244 MB, 282 MB with defaults.
+K8S_API_GOMEMLIMIT=200MiB
 
 BIN_CACHE="${DNSFLOW_BIN_CACHE:-$HOME/.cache/dnsflow/bin}"
 K8S_DIR="$STATE_DIR/k8s"
@@ -161,7 +162,7 @@ k8s_launch() {
   # service accounts it insists on), priority and fairness (its config controller churns
   # etcd), the endpoint reconciler (no one reaches 10.96.0.1), periodic compaction (see
   # the header: only the tests' expiry helper compacts).
-  GOMEMLIMIT=$K8S_API_GOMEMLIMIT nohup setsid "$K8S_APISERVER_BIN" \
+  GOGC=50 GOMEMLIMIT=$K8S_API_GOMEMLIMIT nohup setsid "$K8S_APISERVER_BIN" \
     --etcd-servers="http://$HOST:$K8S_ETCD_CLIENT_PORT" \
     --bind-address="$HOST" --advertise-address="$HOST" --secure-port="$K8S_API_PORT" \
     --tls-cert-file="$K8S_PKI/node.crt" --tls-private-key-file="$K8S_PKI/node.key" \
@@ -188,6 +189,12 @@ k8s_healthy() {
 
 k8s_wait() {
   local deadline=$((SECONDS + K8S_READY_TIMEOUT)) pid
+  # `up` on an apiserver that runs without its etcd (etcd crashed or was killed) lands here
+  # without a launch; the apiserver reconnects once etcd is back.
+  if ! k8s_etcd_pid >/dev/null; then
+    note "k8s: etcd is not running; starting it"
+    k8s_launch_etcd
+  fi
   while ((SECONDS < deadline)); do
     k8s_etcd_pid >/dev/null || { fail_with_log k8s "etcd exited during startup" "$K8S_ETCD_LOG"; return 1; }
     pid=$(k8s_api_pid) || { fail_with_log k8s "kube-apiserver exited during startup" "$K8S_API_LOG"; return 1; }

@@ -300,12 +300,21 @@ export async function watch(path: string, query: RequestOptions['query'] = {}): 
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
     buffered += chunk;
-    let nl = buffered.indexOf('\n');
-    while (nl >= 0) {
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
-      if (line !== '') events.push(JSON.parse(line) as WatchEvent);
-      nl = buffered.indexOf('\n');
+      if (line === '') continue;
+      try {
+        events.push(JSON.parse(line) as WatchEvent);
+      } catch {
+        // Not an event: end the watch, and say why in what waitFor reports.
+        events.push({
+          type: 'ERROR',
+          object: { reason: 'Unparsable', message: line.slice(0, 200) } as WatchEvent['object'],
+        });
+        req.destroy();
+        break;
+      }
     }
     notify();
   });
