@@ -4,7 +4,7 @@ import { ExpansionFolder, isFailedExpansion, type Line } from '../query/expansio
 import { buildQuery, type QueryFilters } from '../query/filters';
 import { addQueryOptions, filtersFrom, type QueryOptionValues } from '../query/options';
 import { LineWriter, OUTPUTS, type Output } from '../query/render';
-import type { DnsSearch, Hit } from '../query/search';
+import { keyText, type DnsSearch, type Hit, type HitKey } from '../query/search';
 import { noDataMessage, openSearch, type ConfigOptions } from '../query/session';
 import type { Io } from './decode';
 
@@ -85,8 +85,8 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
     else show({ hit, expansions: 0 });
   };
   const seen = new Map<string, number>();
-  const remember = (hit: Hit): boolean => {
-    const key = `${hit.index}/${hit.id}`;
+  const remember = (hit: HitKey): boolean => {
+    const key = keyText(hit);
     if (seen.has(key)) return false;
     seen.set(key, hit.timeUs);
     // Insertion order is roughly time order: the oldest ids go first when the bound is hit.
@@ -133,7 +133,7 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
 
 interface FollowState {
   put(hit: Hit): void;
-  remember(hit: Hit): boolean;
+  remember(hit: HitKey): boolean;
   seen: Map<string, number>;
   folder: ExpansionFolder | undefined;
   writer: LineWriter;
@@ -141,9 +141,10 @@ interface FollowState {
 }
 
 /**
- * Polls for transactions indexed since the last poll: each poll searches from the newest
- * time printed minus a lookback (unanswered queries and pipeline lag index documents late)
- * and prints the ids it has not printed yet. The id memory is bounded.
+ * Polls for transactions indexed since the last poll: each poll lists the keys of the
+ * documents from the newest time printed minus a lookback (unanswered queries and pipeline
+ * lag index documents late), fetches those not printed yet and prints them. The memory of
+ * printed keys is bounded.
  */
 async function follow(
   search: DnsSearch,
@@ -162,16 +163,18 @@ async function follow(
   // Transactions already in the lookback window when following starts are history, not news.
   if (options.filters.fromMs === undefined && options.last === undefined) {
     const primer = { ...base, fromMs: cursorMs - o.followLookbackMs };
-    for await (const page of search.scan(buildQuery(primer, 'all'), 'asc'))
-      for (const hit of page) state.remember(hit);
+    for await (const keys of search.scanKeys(buildQuery(primer, 'all')))
+      for (const key of keys) state.remember(key);
   }
   io.err(`dnsflow observe: following ${search.index}; Ctrl-C stops\n`);
   let failing = false;
   while (!stopped) {
     try {
+      // Keys first (no documents), then only the documents not printed yet.
       const fromMs = cursorMs - o.followLookbackMs;
-      for await (const page of search.scan(buildQuery({ ...base, fromMs }, 'all'), 'asc')) {
-        for (const hit of page) {
+      for await (const keys of search.scanKeys(buildQuery({ ...base, fromMs }, 'all'))) {
+        const fresh = keys.filter((k) => !state.seen.has(keyText(k)));
+        for (const hit of await search.fetch(fresh)) {
           if (!state.remember(hit)) continue;
           state.put(hit);
           cursorMs = Math.max(cursorMs, Math.floor(hit.timeUs / 1000));

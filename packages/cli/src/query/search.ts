@@ -8,11 +8,7 @@ type Client = ReturnType<typeof createElasticsearch>;
 type SearchRequest = Parameters<Client['search']>[0];
 
 /** One transaction document as read from Elasticsearch. */
-export interface Hit {
-  id: string;
-  index: string;
-  /** `@timestamp` as epoch microseconds (the documents keep microseconds). */
-  timeUs: number;
+export interface Hit extends HitKey {
   doc: EcsDocument;
 }
 
@@ -30,9 +26,38 @@ const TIME_SORT = {
   '@timestamp': { order: 'asc', format: 'strict_date_optional_time_nanos' },
 } as const;
 
-function toHit(raw: { _id?: string | null; _index: string; _source?: unknown }): Hit {
+interface RawHit {
+  _id?: string | null;
+  _index: string;
+  _source?: unknown;
+  sort?: unknown[];
+}
+
+/** Where a document is, and its time: enough to tell whether it was printed already. */
+export interface HitKey {
+  id: string;
+  index: string;
+  timeUs: number;
+}
+
+/** `index/id`, unique across the backing indices of a data stream. */
+export function keyText(key: HitKey): string {
+  return `${key.index}/${key.id}`;
+}
+
+function toHit(raw: RawHit): Hit {
   const doc = raw._source as EcsDocument;
   return { id: raw._id ?? '', index: raw._index, timeUs: timeUs(doc['@timestamp']), doc };
+}
+
+/** The key of a hit fetched without its document: the time is the first sort value. */
+function toKey(raw: RawHit): HitKey {
+  const sorted = raw.sort?.[0];
+  return {
+    id: raw._id ?? '',
+    index: raw._index,
+    timeUs: typeof sorted === 'string' ? timeUs(sorted) : 0,
+  };
 }
 
 /** Searches of the DNS data stream, with errors that say what to do. */
@@ -58,13 +83,14 @@ export class DnsSearch {
     }
   }
 
-  /** One page of hits in time order (`desc`: newest first), after `after` when given. */
-  async page(
+  /** One page of raw hits in time order (`desc`: newest first), after `pit.after` when given. */
+  private async rawPage(
     query: EsQuery,
     order: 'asc' | 'desc',
     size: number,
+    source: boolean,
     pit?: { id: string; after?: unknown[] },
-  ): Promise<{ hits: Hit[]; last?: unknown[]; pitId?: string }> {
+  ): Promise<{ hits: RawHit[]; last?: unknown[]; pitId?: string }> {
     const request = {
       ...(pit === undefined ? { index: this.index } : { pit: { id: pit.id, keep_alive: '1m' } }),
       query,
@@ -74,6 +100,7 @@ export class DnsSearch {
         ...(pit === undefined ? [] : [{ _shard_doc: order }]),
       ],
       ...(pit?.after !== undefined ? { search_after: pit.after } : {}),
+      ...(source ? {} : { _source: false }),
       track_total_hits: false,
     } as unknown as SearchRequest;
     const response = await this.call(
@@ -81,10 +108,10 @@ export class DnsSearch {
       () => undefined,
     );
     if (response === undefined) return { hits: [] };
-    const raw = response.hits.hits;
-    const lastSort = raw[raw.length - 1]?.sort as unknown[] | undefined;
+    const raw = response.hits.hits as RawHit[];
+    const lastSort = raw[raw.length - 1]?.sort;
     return {
-      hits: raw.map(toHit),
+      hits: raw,
       ...(lastSort !== undefined ? { last: lastSort } : {}),
       ...(response.pit_id !== undefined ? { pitId: response.pit_id } : {}),
     };
@@ -95,7 +122,12 @@ export class DnsSearch {
    * search_after on (@timestamp, shard doc): documents indexed meanwhile neither shift nor
    * repeat pages. Stops after `limit` hits when given.
    */
-  async *scan(query: EsQuery, order: 'asc' | 'desc', limit = Infinity): AsyncGenerator<Hit[]> {
+  private async *rawScan(
+    query: EsQuery,
+    order: 'asc' | 'desc',
+    limit: number,
+    source: boolean,
+  ): AsyncGenerator<RawHit[]> {
     const opened = await this.call(
       () => this.es.openPointInTime({ index: this.index, keep_alive: '1m' }),
       () => undefined,
@@ -107,7 +139,7 @@ export class DnsSearch {
     try {
       while (seen < limit) {
         const size = Math.min(this.pageSize, limit - seen);
-        const page = await this.page(query, order, size, {
+        const page = await this.rawPage(query, order, size, source, {
           id: pitId,
           ...(after !== undefined ? { after } : {}),
         });
@@ -123,11 +155,31 @@ export class DnsSearch {
     }
   }
 
+  /** The documents matching `query` in time order (see {@link rawScan}), page by page. */
+  async *scan(query: EsQuery, order: 'asc' | 'desc', limit = Infinity): AsyncGenerator<Hit[]> {
+    for await (const page of this.rawScan(query, order, limit, true)) yield page.map(toHit);
+  }
+
+  /** Like {@link scan} without the documents: where each is and its time, cheap to page through. */
+  async *scanKeys(query: EsQuery): AsyncGenerator<HitKey[]> {
+    for await (const page of this.rawScan(query, 'asc', Infinity, false)) yield page.map(toKey);
+  }
+
+  /** The documents behind `keys`, in time order. */
+  async fetch(keys: readonly HitKey[]): Promise<Hit[]> {
+    if (keys.length === 0) return [];
+    const wanted = new Set(keys.map(keyText));
+    const ids = { ids: { values: [...new Set(keys.map((k) => k.id))] } };
+    // An id may repeat across backing indices; the page holds them all and the set picks.
+    const page = await this.rawPage(ids, 'asc', Math.min(10_000, keys.length * 2), true);
+    return page.hits.map(toHit).filter((h) => wanted.has(keyText(h)));
+  }
+
   /** Epoch ms of the newest document in the data stream, whatever the filters; undefined when empty. */
   async newestMs(): Promise<number | undefined> {
-    const page = await this.page({ match_all: {} }, 'desc', 1);
+    const page = await this.rawPage({ match_all: {} }, 'desc', 1, false);
     const hit = page.hits[0];
-    return hit === undefined ? undefined : Math.floor(hit.timeUs / 1000);
+    return hit === undefined ? undefined : Math.floor(toKey(hit).timeUs / 1000);
   }
 
   /** Runs aggregations over the documents matching `query` (no hits returned). */
