@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
@@ -199,4 +200,22 @@ function headerText(headers: IHeaders): Record<string, string> {
     if (value !== undefined) out[name] = Array.isArray(value) ? String(value[0]) : String(value);
   }
   return out;
+}
+
+/**
+ * scripts/services.sh without blocking the event loop (spawnSync would freeze an indexer
+ * running in the same process, heartbeats included). Rejects with the output on failure.
+ */
+export function servicesAsync(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [join(ROOT, 'scripts', 'services.sh'), ...args],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`services.sh ${args.join(' ')}: ${stdout}${stderr}`))
+          : resolve(stdout),
+    );
+  });
 }
