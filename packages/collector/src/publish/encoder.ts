@@ -1,4 +1,10 @@
-import { SingleObjectFraming, type DnsTransaction, type RecordCodec } from '@dnsflow/schema';
+import {
+  SingleObjectFraming,
+  shippedSchemas,
+  type DnsTransaction,
+  type RecordCodec,
+} from '@dnsflow/schema';
+import { DnsTransactionV1Writer } from './avro-writer';
 
 /** Slab size: a few thousand records; a record above it is encoded on its own. */
 const SLAB_BYTES = 1 << 20;
@@ -8,16 +14,23 @@ const SLAB_BYTES = 1 << 20;
  * views of it: one allocation per thousands of records instead of three per record (the
  * body, the framed copy and the concatenation). A view keeps its slab alive until the
  * publisher and the spool are done with it, which their own bounds limit. The bytes are
- * exactly what `codec.encode` writes (avsc's `Type#encode` into a buffer instead of
- * `Type#toBuffer`, and the framing's own header); a record that does not encode goes
- * through `codec.encode`, which says which field is wrong.
+ * exactly what `codec.encode` writes: the framing's own header, then the body by
+ * DnsTransactionV1Writer when the codec writes version 1 and by avsc's `Type#encode`
+ * otherwise. A record that does not encode goes through `codec.encode`, which says which
+ * field is wrong.
  */
 export class RecordEncoder {
   private readonly header: Buffer;
+  /** The writer of version 1 when the codec writes that version, else avsc's. */
+  private readonly v1: DnsTransactionV1Writer | null;
   private slab: Buffer;
   private pos = 0;
 
   constructor(private readonly codec: RecordCodec<DnsTransaction>) {
+    const v1 = shippedSchemas().find((s) => s.name === 'DnsTransaction' && s.version === 1);
+    this.v1 = v1?.fingerprint.equals(codec.writer.fingerprint)
+      ? new DnsTransactionV1Writer()
+      : null;
     // What single-object framing writes before a body: its marker and the fingerprint.
     this.header = new SingleObjectFraming([codec.writer]).frame(codec.writer, Buffer.alloc(0));
     this.slab = Buffer.allocUnsafe(SLAB_BYTES);
@@ -48,6 +61,7 @@ export class RecordEncoder {
     const body = start + this.header.length;
     if (body > this.slab.length) return -1;
     this.slab.set(this.header, start);
+    if (this.v1 !== null) return this.v1.write(tx, this.slab, body);
     const end = this.codec.writer.type.encode(tx, this.slab, body);
     return end < body ? -1 : end;
   }

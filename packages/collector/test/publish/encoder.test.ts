@@ -51,6 +51,55 @@ describe('RecordEncoder', () => {
     expect(decoded.status === 'ok' && decoded.value.question?.name).toBe(txs[5999]!.question?.name);
   });
 
+  it('writes version 1 byte for byte as avsc does, whatever the values', () => {
+    const [base] = transactions(1);
+    const tx = base!;
+    const long = 'l'.repeat(64);
+    const variants: DnsTransaction[] = [
+      tx,
+      { ...tx, question: null, rcode: null, rcodeValue: null, endTimeUs: null, latencyUs: null },
+      { ...tx, iface: null, answeredBy: { ip: '10.244.0.3', port: 53 }, transport: 'TCP' },
+      { ...tx, status: 'MALFORMED', malformedReason: 'bad_question: x', notes: ['a', 'b'] },
+      { ...tx, status: 'ORPHAN', duplicateResponses: 3, requestBytes: null, responseBytes: 70000 },
+      // Strings around avsc's 64-byte switch, outside ASCII, a lone surrogate.
+      { ...tx, node: long, iface: `${long}x`, opcode: 'é'.repeat(32), notes: ['\ud800', '日本'] },
+      {
+        ...tx,
+        answers: [
+          { name: 'ü.example', type: 'TXT', class: 'IN', ttl: 4294967295, data: 'x'.repeat(5000) },
+        ],
+      },
+      // Numbers on both sides of 2^30 and negative ones.
+      {
+        ...tx,
+        captureTimeUs: 9007199254740990,
+        startTimeUs: -5,
+        latencyUs: 2 ** 30,
+        dnsId: 1073741823,
+      },
+      {
+        ...tx,
+        queryEdns: {
+          version: 0,
+          udpSize: 1232,
+          do: true,
+          clientSubnet: '192.0.2.0/24',
+          options: [
+            { code: 10, data: Buffer.from('0011223344556677', 'hex') },
+            { code: 8, data: Buffer.alloc(0) },
+          ],
+        },
+        responseEdns: { version: 1, udpSize: 512, do: false, clientSubnet: null, options: [] },
+      },
+    ];
+    const encoder = new RecordEncoder(codec);
+    // What avsc refuses is refused too: a long it cannot hold exactly, a fractional int.
+    expect(() => encoder.encode({ ...tx, captureTimeUs: 2 ** 53 })).toThrow(/captureTimeUs/);
+    expect(() => encoder.encode({ ...tx, dnsId: 1.5 })).toThrow(/dnsId/);
+    for (const v of variants)
+      expect(encoder.encode(v).toString('hex')).toBe(codec.encode(v).toString('hex'));
+  });
+
   it('rejects a record the schema does not accept with the codec error naming the field', () => {
     const [tx] = transactions(1);
     const encoder = new RecordEncoder(codec);
