@@ -493,6 +493,53 @@ describe('dnsflow observe and top (real Elasticsearch)', () => {
     expect(await running).toBe(0);
   });
 
+  it('observe --last 1 --follow prints the newest, then only what is indexed after', async () => {
+    const { io, seen } = capture();
+    // A lookback reaching over every document of this suite: history it must not replay.
+    const running = main(
+      [
+        'node',
+        'dnsflow',
+        'observe',
+        '--last',
+        '1',
+        '--follow',
+        '-o',
+        'compact',
+        '--data-stream',
+        stream,
+        '--observe.followIntervalMs=200',
+        '--observe.followLookbackMs=3600000',
+      ],
+      io,
+    );
+    await eventually(
+      () => Promise.resolve(seen.err),
+      (err) => err.includes('following'),
+    );
+    await index([
+      transaction({
+        atUs: Date.now() * 1000,
+        name: 'later-still.example.com',
+        rcode: 'NOERROR',
+        from: 8,
+        answers: ['192.0.2.3'],
+      }),
+    ]);
+    const out = await eventually(
+      () => Promise.resolve(seen.out),
+      (text) => text.includes('later-still.example.com'),
+    );
+    process.emit('SIGINT');
+    expect(await running).toBe(0);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[3]),
+    ).toEqual(['late-night.example.com', 'later-still.example.com']);
+  });
+
   it('observe --follow rides out Elasticsearch going away and prints what was indexed meanwhile', async () => {
     const port = await freePort();
     const relay = new Relay(port, { host: '127.0.0.1', port: 9200 });

@@ -95,10 +95,19 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
   };
   const nowMs = Date.now();
   try {
+    if (options.follow) {
+      // What the lookback window holds when following starts is history, not news: only
+      // what --last or --since print of it is shown. Noted before that output, so nothing
+      // indexed in between is missed.
+      const primer = { ...filters, fromMs: nowMs - o.followLookbackMs };
+      delete primer.toMs;
+      for await (const keys of search.scanKeys(buildQuery(primer, 'all')))
+        for (const key of keys) remember(key);
+    }
     if (options.last !== undefined) {
       const hits = await newestHits(search, filters, options.last, windowUs, o.maxBufferedDocs);
       for (const hit of hits) {
-        remember(hit);
+        if (options.follow) remember(hit);
         put(hit);
       }
     } else if (!options.follow || filters.fromMs !== undefined) {
@@ -160,12 +169,6 @@ async function follow(
   let cursorMs = state.nowMs;
   const base = { ...options.filters };
   delete base.toMs;
-  // Transactions already in the lookback window when following starts are history, not news.
-  if (options.filters.fromMs === undefined && options.last === undefined) {
-    const primer = { ...base, fromMs: cursorMs - o.followLookbackMs };
-    for await (const keys of search.scanKeys(buildQuery(primer, 'all')))
-      for (const key of keys) state.remember(key);
-  }
   io.err(`dnsflow observe: following ${search.index}; Ctrl-C stops\n`);
   let failing = false;
   while (!stopped) {
