@@ -7,8 +7,9 @@ import {
 } from '@dnsflow/enricher';
 import { createKafka, loadConfig } from '@dnsflow/runtime';
 import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import { join } from 'node:path';
 import { eventually } from '../support/eventually';
-import { kafkaConfig, testLog, uniqueName } from '../support/services';
+import { ROOT, kafkaConfig, testLog, uniqueName } from '../support/services';
 import { record } from '../../packages/enricher/test/runtime-fixtures';
 
 // The enricher against the real broker: every record of dns.raw reaches dns.enriched once,
@@ -225,5 +226,64 @@ describe('enricher on the real Kafka', () => {
       .getSingleMetric('dnsflow_enricher_dead_letter_total')
       ?.get();
     expect(dlqCount?.values.find((v) => v.labels['reason'] === 'undecodable')?.value).toBe(1);
+  });
+
+  it('joins records with the identities of an inventory file when there is no Kubernetes API', async () => {
+    const topics = {
+      input: uniqueName('it-enr-raw'),
+      output: uniqueName('it-enr-out'),
+      deadLetter: uniqueName('it-enr-dlq'),
+    };
+    await createTopics(kafka, topics);
+    const at = Date.now() * 1000;
+    await produce(kafka, topics.input, [
+      {
+        ...record('198.51.100.7', '192.0.2.53', 'ledger.example.com', at),
+        answeredBy: { ip: '198.51.100.53', port: 53 },
+      },
+      record('192.0.2.10', '203.0.113.1', 'edge.example.com', at),
+    ]);
+    const out = await reader(kafka, topics.output);
+    closers.push(out.close);
+    await start({
+      ...enricherConfig(topics),
+      inventoryFile: join(ROOT, 'test', 'fixtures', 'enricher-inventory.yaml'),
+    });
+    await eventually(
+      () => Promise.resolve(out.messages.length),
+      (n) => n >= 2,
+      60_000,
+    );
+
+    const byName = new Map(
+      out.messages.map((m) => {
+        const decoded = outputCodec.decode(m.value!);
+        if (decoded.status !== 'ok') throw decoded.error;
+        return [decoded.value.transaction.question?.name, decoded.value] as const;
+      }),
+    );
+    const fromPod = byName.get('ledger.example.com');
+    const fromNode = byName.get('edge.example.com');
+    expect(fromPod!.client).toMatchObject({
+      kind: 'POD',
+      namespace: 'finance',
+      pod: 'billing-batch',
+      node: 'edge-1',
+      labels: { app: 'billing' },
+      workloadKind: 'CronJob',
+      workloadName: 'billing',
+    });
+    expect(fromPod!.server).toMatchObject({
+      kind: 'SERVICE',
+      namespace: 'infra',
+      service: 'resolver',
+    });
+    expect(fromPod!.answeredBy).toMatchObject({
+      kind: 'POD',
+      pod: 'resolver-0',
+      service: 'resolver',
+    });
+    expect(fromNode!.client).toMatchObject({ kind: 'NODE', node: 'edge-1' });
+    expect(fromNode!.server?.kind).toBe('EXTERNAL');
   });
 });

@@ -12,6 +12,7 @@ import {
 import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
 import type { EnricherConfig } from './config';
 import { createEnrichment } from './enrich';
+import { applyInventory, loadInventoryFile } from './inventory';
 import type { IdentityStore } from './identity/store';
 import type { ResourceKind } from './identity/kube';
 import { RESOURCE_KINDS } from './identity/kube';
@@ -104,6 +105,15 @@ export async function startEnricher(
   const source = options.transport ? 'kubeconfig' : resolveKubeSource(config.kubernetes);
   const store = enrichment.store;
 
+  if (config.inventoryFile !== undefined) {
+    // Before any connection: a bad file throws an InventoryError naming the file, the entry
+    // and what is wrong with it.
+    const loaded = applyInventory(store, loadInventoryFile(config.inventoryFile), {
+      authoritative: source === 'none',
+    });
+    log.info({ file: config.inventoryFile, ...loaded }, 'inventory loaded');
+  }
+
   let informers: InformerSet | null = null;
   if (source !== 'none') {
     const transport =
@@ -127,12 +137,15 @@ export async function startEnricher(
     );
     log.info({ server: transport.server, source }, 'watching the Kubernetes API');
     informers.start();
-  } else {
+  }
+  if (informers === null) {
     // No informers: whatever the store holds (the inventory) is all there will be, so an
     // unknown address is external at once instead of pending.
     for (const kind of RESOURCE_KINDS) store.markSynced(kind);
     store.advance(Number.POSITIVE_INFINITY);
-    log.info('no Kubernetes source: identities come from the inventory file only');
+    if (config.inventoryFile === undefined) {
+      log.warn('no Kubernetes source and no inventory file: every address is external');
+    }
   }
 
   const tick = setInterval(() => {
