@@ -191,18 +191,22 @@ function complete(
   const name = record.question?.name ?? null;
   const namespace =
     client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
+  const target = name === null ? null : queryTarget(name, atUs, deps.store, deps.clusterDomain);
   const enriched: EnrichedDnsTransaction = {
     transaction: record,
     enrichTimeUs: now(deps),
     client,
     server,
     answeredBy,
-    queryTarget: name === null ? null : queryTarget(name, atUs, deps.store, deps.clusterDomain),
+    queryTarget: target,
     domain: name === null ? null : domainFeatures(name, deps.domain),
     searchList:
-      name === null
+      name === null || target === null
         ? null
-        : deps.search.classify({ clientIp: record.client.ip, namespace, name, atUs }, deps.store),
+        : deps.search.classify(
+            { clientIp: record.client.ip, namespace, name, atUs, target },
+            deps.store,
+          ),
   };
   return { status: 'ok', record: enriched, unknown };
 }

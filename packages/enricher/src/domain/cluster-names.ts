@@ -34,6 +34,8 @@ export function isUnder(name: string, suffix: string): boolean {
 
 /** The IP a dashed label spells (`10-1-2-3`, `fd00--a`), or null. */
 export function dashedIp(label: string): string | null {
+  // Most labels are words: only digits, hex letters and dashes can spell an address.
+  if (!label.includes('-') || !/^[0-9a-f-]+$/.test(label)) return null;
   const v4 = label.replace(/-/g, '.');
   if (isIP(v4) === 4) return v4;
   const v6 = label.replace(/-/g, ':');

@@ -1,4 +1,4 @@
-import type { SearchExpansion } from '@dnsflow/schema';
+import type { QueryTarget, SearchExpansion } from '@dnsflow/schema';
 import type { ClusterDirectory } from '../identity/store';
 import { DEFAULT_CLUSTER_DOMAIN, queryTarget } from './cluster-names';
 
@@ -54,6 +54,8 @@ export interface SearchQuery {
   name: string;
   /** Record time, epoch µs. */
   atUs: number;
+  /** What the name names, when the caller has already worked it out (saves a second lookup). */
+  target?: QueryTarget;
 }
 
 /** Counters of a {@link SearchListDetector}. */
@@ -102,7 +104,8 @@ export class SearchListDetector {
 
     const suffix = this.clusterSuffix(name, query.namespace, directory);
     if (suffix !== null) {
-      if (queryTarget(name, atUs, directory, this.clusterDomain).kind !== null) return asked;
+      const target = query.target ?? queryTarget(name, atUs, directory, this.clusterDomain);
+      if (target.kind !== null) return asked;
       const base = name.slice(0, name.length - suffix.length - 1);
       this.remember(query.clientIp, base, atUs);
       this.expansions++;
