@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../support/dns';
 import {
   K8S_URL,
   K8sApiError,
@@ -14,14 +17,17 @@ import {
   expireWatches,
   k8sRequest,
   kubeconfigPath,
+  kubeconfigWithServer,
   list,
   setPodIps,
   watch,
   type KubeObject,
+  type ListResult,
   type Pod,
   type Service,
   type Watch,
 } from '../support/k8s';
+import { Relay } from '../support/relay';
 import { uniqueName } from '../support/services';
 
 // The kube-apiserver that scripts/services.sh runs is a real one on etcd, and the helpers in
@@ -30,6 +36,8 @@ import { uniqueName } from '../support/services';
 const namespaces: string[] = [];
 const nodes: string[] = [];
 const watches: Watch[] = [];
+const relays: Relay[] = [];
+const files: string[] = [];
 
 async function namespace(prefix: string): Promise<string> {
   const ns = uniqueName(prefix);
@@ -40,6 +48,8 @@ async function namespace(prefix: string): Promise<string> {
 
 afterEach(async () => {
   watches.splice(0).forEach((w) => w.close());
+  for (const relay of relays.splice(0)) await relay.cut();
+  files.splice(0).forEach((f) => rmSync(f, { force: true }));
   for (const ns of namespaces.splice(0)) await deleteNamespace(ns);
   for (const node of nodes.splice(0)) await deleteNode(node);
 });
@@ -161,6 +171,45 @@ describe('kube-apiserver', () => {
     await deletePod(ns, 'old');
     await again.waitFor((e) => e.type === 'DELETED' && e.object.metadata.name === 'old');
     expect(again.events.some((e) => e.type === 'ERROR')).toBe(false);
+  });
+
+  it('gives a watcher cut off by an outage 410 when it comes back after an expiry', async () => {
+    const ns = await namespace('it-k8s-outage');
+    const port = await freePort();
+    const relay = new Relay(port, { host: '127.0.0.1', port: Number(new URL(K8S_URL).port) });
+    relays.push(relay);
+    await relay.restore();
+    const server = `https://127.0.0.1:${port}`;
+    const kubeconfig = kubeconfigWithServer(server, join(tmpdir(), `${uniqueName('kc')}.yaml`));
+    files.push(kubeconfig);
+    expect(readFileSync(kubeconfig, 'utf8')).toContain(`server: ${server}`);
+
+    const listed = await list<Pod>(podsPath(ns));
+    const first = await watch(
+      podsPath(ns),
+      { resourceVersion: listed.metadata.resourceVersion },
+      server,
+    );
+    watches.push(first);
+    await createPod(ns, 'seen');
+    const seen = await first.waitFor((e) => e.type === 'ADDED');
+    await relay.cut();
+    await first.ended;
+    // While the client is away, its last version expires (and the pod changes).
+    await createPod(ns, 'missed');
+    await expireWatches();
+    await relay.restore();
+    const again = await watch(
+      podsPath(ns),
+      { resourceVersion: seen.object.metadata.resourceVersion },
+      server,
+    );
+    watches.push(again);
+    const gone = await again.waitFor((e) => e.type === 'ERROR');
+    expect(gone.object).toMatchObject({ code: 410, reason: 'Expired' });
+    // Listing again through the relay shows what was missed.
+    const relisted = await k8sRequest<ListResult<Pod>>('GET', podsPath(ns), { server });
+    expect(relisted.items.map((p) => p.metadata.name).sort()).toEqual(['missed', 'seen']);
   });
 
   it('resolves the owner chains of workload pods', async () => {

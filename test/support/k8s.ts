@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
@@ -24,6 +24,18 @@ const USER_AGENT = 'dnsflow-tests';
 /** kubeconfig with the admin token, for clients under test (CoreDNS, the enricher). */
 export function kubeconfigPath(): string {
   return join(K8S_DIR, 'kubeconfig');
+}
+
+/**
+ * Writes a copy of the kubeconfig whose cluster is at `server` (e.g. a Relay from ./relay.ts
+ * on another 127.0.0.1 port, which the certificate covers) and returns its path. A client on it
+ * loses its watches when the relay is cut and re-watches from its last resourceVersion when
+ * restored: with {@link expireWatches} in between, that re-watch gets 410 Expired.
+ */
+export function kubeconfigWithServer(server: string, path: string): string {
+  const text = readFileSync(kubeconfigPath(), 'utf8');
+  writeFileSync(path, text.replace(/^(\s*server:).*$/m, `$1 ${server}`), { mode: 0o600 });
+  return path;
 }
 
 /** The CA that signed the API server's certificate (PEM path). */
@@ -144,6 +156,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Bearer token instead of the admin's; null sends none (the anonymous user). */
   token?: string | null;
+  /** Another way to the API server, e.g. a relay (default {@link K8S_URL}). */
+  server?: string;
 }
 
 function pathWithQuery(path: string, query: RequestOptions['query']): string {
@@ -183,7 +197,7 @@ export async function k8sRequest<T = unknown>(
   const token = options.token === undefined ? k8sToken() : options.token;
   return new Promise<T>((resolve, reject) => {
     const req = request(
-      `${K8S_URL}${target}`,
+      `${options.server ?? K8S_URL}${target}`,
       {
         method,
         agent: k8sAgent(),
@@ -259,9 +273,14 @@ export interface Watch {
 /**
  * WATCH a collection path: `query` carries resourceVersion, allowWatchBookmarks,
  * sendInitialEvents, labelSelector... Resolves once the response headers arrived, so
- * writes made after it are seen by the watch.
+ * writes made after it are seen by the watch. `server` may be a relay (default
+ * {@link K8S_URL}).
  */
-export async function watch(path: string, query: RequestOptions['query'] = {}): Promise<Watch> {
+export async function watch(
+  path: string,
+  query: RequestOptions['query'] = {},
+  server = K8S_URL,
+): Promise<Watch> {
   const target = pathWithQuery(path, { ...query, watch: true });
   const events: WatchEvent[] = [];
   const waiters = new Set<() => void>();
@@ -276,7 +295,7 @@ export async function watch(path: string, query: RequestOptions['query'] = {}): 
   let isEnded = false;
   ended.then(() => (isEnded = true)).catch(() => undefined);
 
-  const req = request(`${K8S_URL}${target}`, {
+  const req = request(`${server}${target}`, {
     method: 'GET',
     agent: k8sAgent(),
     headers: {
