@@ -13,8 +13,16 @@ const CUT = ' ...(truncated)';
 
 function quoted(buf: Buffer, start: number, end: number): string {
   const stop = Math.min(end, start + MAX_RDATA_TEXT_BYTES);
-  let text = '';
-  for (let i = start; i < stop; i++) {
+  // Printable ASCII other than quote and backslash (all of nearly every TXT) is its own
+  // text: taken in one piece up to the first byte that needs escaping.
+  let plain = start;
+  while (plain < stop) {
+    const c = buf[plain] ?? 0;
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) break;
+    plain++;
+  }
+  let text = buf.toString('latin1', start, plain);
+  for (let i = plain; i < stop; i++) {
     const c = buf[i] ?? 0;
     if (c === 0x22 || c === 0x5c) text += `\\${String.fromCharCode(c)}`;
     else if (c >= 0x20 && c < 0x7f) text += String.fromCharCode(c);
@@ -82,8 +90,12 @@ export function rdataText(
         const rname = names.read(names.next);
         const n = names.next;
         if (n + 20 > end) return generic(buf, start, length);
-        const nums = [0, 4, 8, 12, 16].map((i) => buf.readUInt32BE(n + i));
-        return `${mname} ${rname} ${nums.join(' ')}`;
+        const serial = buf.readUInt32BE(n);
+        const refresh = buf.readUInt32BE(n + 4);
+        const retry = buf.readUInt32BE(n + 8);
+        const expire = buf.readUInt32BE(n + 12);
+        const minimum = buf.readUInt32BE(n + 16);
+        return `${mname} ${rname} ${serial} ${refresh} ${retry} ${expire} ${minimum}`;
       }
       case 13: // HINFO
       case 16: // TXT
