@@ -38,6 +38,8 @@ export const enrichmentConfigSchema = z.strictObject({
       maxEntries: z.number().int().positive().default(250_000),
       /** Pod and service CIDRs: unknown IPs inside are UNKNOWN, not EXTERNAL. */
       clusterCidrs: z.array(cidr).default([]),
+      /** How far watch events may trail packets: unknown cluster IPs that recent wait. */
+      watchLagMs: z.number().int().min(0).default(2000),
     })
     .prefault({}),
   searchList: z
@@ -77,6 +79,7 @@ export function createEnrichment(config: EnrichmentConfig): EnrichDeps & { store
     tombstoneWindowMs: config.timeline.tombstoneWindowMs,
     maxEntries: config.timeline.maxEntries,
     clusterCidrs: config.timeline.clusterCidrs,
+    watchLagMs: config.timeline.watchLagMs,
   });
   const search = new SearchListDetector({
     clusterDomain: config.clusterDomain,

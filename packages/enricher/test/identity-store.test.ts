@@ -196,8 +196,8 @@ describe('identity store: services, nodes and the outside world', () => {
 
   it('calls an address nothing held external, or unknown inside a node pod CIDR', () => {
     const store = cluster();
-    // The watches are known current past the records' time (a bookmark, say).
-    store.advance(at);
+    // The watches are known current past the records' time, by more than the watch lag.
+    store.advance(at + 5_000_000);
     expect(store.resolve('93.184.216.34', at)).toEqual({ status: 'external' });
     expect(store.resolve('2001:db8::1', at)).toEqual({ status: 'external' });
     expect(store.resolve('10.244.1.99', at)).toEqual({
@@ -208,7 +208,7 @@ describe('identity store: services, nodes and the outside world', () => {
 
   it('honours configured cluster CIDRs for service addresses', () => {
     const store = synced([fixture('node')], { clusterCidrs: ['10.96.0.0/12'] });
-    store.advance(at);
+    store.advance(at + 5_000_000);
     expect(store.resolve('10.96.7.7', at)).toEqual({ status: 'unknown', reason: 'cluster-range' });
   });
 
@@ -227,6 +227,20 @@ describe('identity store: services, nodes and the outside world', () => {
     });
     store.advance(us('2026-03-01T10:06:00Z'));
     expect(store.resolve('93.184.216.34', at)).toEqual({ status: 'external' });
+  });
+
+  it('keeps an unknown cluster address pending for the watch lag, an outside one not', () => {
+    const store = cluster();
+    store.advance(at);
+    expect(store.resolve('10.244.1.99', at - 1_000_000)).toEqual({
+      status: 'pending',
+      reason: 'not-seen-yet',
+    });
+    expect(store.resolve('93.184.216.34', at - 1_000_000)).toEqual({ status: 'external' });
+    expect(store.resolve('10.244.1.99', at - 3_000_000)).toEqual({
+      status: 'unknown',
+      reason: 'cluster-range',
+    });
   });
 
   it('ignores events it cannot place, and deletions of an older pod of the same name', () => {
@@ -290,6 +304,7 @@ describe('identity store: pod churn and the timeline', () => {
       'checkout-6f9c7d8b5-new22',
     );
     // Between the two, nobody: inside node-a's pod CIDR, so unknown rather than external.
+    store.advance(us('2026-03-01T11:00:10Z'));
     expect(store.resolve(ip, us('2026-03-01T11:00:01Z'))).toEqual({
       status: 'unknown',
       reason: 'cluster-range',
@@ -339,6 +354,7 @@ describe('identity store: pod churn and the timeline', () => {
       store.apply({ type: 'ADDED', object: pod }, us(`2026-03-01T10:0${i}:00Z`));
       store.apply({ type: 'DELETED', object: pod }, us(`2026-03-01T10:0${i}:30Z`));
     }
+    store.advance(us('2026-03-01T10:05:00Z'));
     const stats = store.stats();
     // The node address is the one open interval; two tombstones fit beside it.
     expect(stats).toMatchObject({ intervals: 3, open: 1, evicted: 3 });
@@ -386,6 +402,7 @@ describe('identity store: pod churn and the timeline', () => {
   it('backdates identities listed at start-up to their creation, for replayed records', () => {
     const store = synced([fixture('node'), fixture('pod-deployment')]);
     // Listed at 10:00:10; the pod exists since 10:00:00.
+    store.advance(us(T0));
     expect(found(store.resolve(checkoutIp, us('2026-03-01T10:00:05Z'))).pod).toBe(
       'checkout-6f9c7d8b5-4x2kq',
     );

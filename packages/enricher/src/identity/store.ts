@@ -95,6 +95,11 @@ export interface IdentityStoreOptions {
   requiredKinds?: readonly ResourceKind[];
   /** Pod and service CIDRs: unknown IPs inside are `unknown`, never `external`. Node podCIDRs are added. */
   clusterCidrs?: readonly string[];
+  /**
+   * How far watch events may trail the packets they explain (default 2 s): an unknown IP in
+   * a cluster range stays pending until the watermark is this far past the record.
+   */
+  watchLagMs?: number;
 }
 
 /** Counters of an {@link IdentityStore}. */
@@ -270,6 +275,7 @@ export class IdentityStore implements ClusterDirectory {
   private readonly requiredKinds: readonly ResourceKind[];
   private readonly staticCidrs: readonly string[];
   private readonly pruneEveryUs: number;
+  private readonly watchLagUs: number;
 
   private readonly pods = new Map<string, PodState>();
   private readonly services = new Map<string, ServiceState>();
@@ -308,6 +314,7 @@ export class IdentityStore implements ClusterDirectory {
     this.filterLabels = labelFilter(options.labelAllowList ?? DEFAULT_LABEL_ALLOW_LIST);
     this.requiredKinds = options.requiredKinds ?? ['Pod', 'Service', 'Node'];
     this.staticCidrs = options.clusterCidrs ?? [];
+    this.watchLagUs = (options.watchLagMs ?? 2000) * 1000;
     // Pruning walks a queue; a few times per window is plenty.
     this.pruneEveryUs = Math.max(1_000_000, Math.min(windowUs / 4, 10_000_000));
   }
@@ -348,7 +355,7 @@ export class IdentityStore implements ClusterDirectory {
       this.upsert(kind, event.object, affected);
     }
     const changedKeys = this.recompute(affected, atMicros);
-    this.advance(atMicros);
+    this.maybePrune(atMicros);
     return { status: 'applied', changedKeys };
   }
 
@@ -387,7 +394,7 @@ export class IdentityStore implements ClusterDirectory {
     }
     const changedKeys = this.recompute(affected, atMicros);
     this.synced.add(kind);
-    this.advance(atMicros);
+    this.maybePrune(atMicros);
     return { kind, listed: listed.size, removed, changedKeys, ignored };
   }
 
@@ -403,12 +410,17 @@ export class IdentityStore implements ClusterDirectory {
   }
 
   /**
-   * Declares the watches current up to `atMicros` (a bookmark, or a tick while they are
-   * connected): an unknown IP in a record up to that time is external, not pending. Also
-   * prunes expired tombstones now and then.
+   * Declares every watch current up to `atMicros` (a tick while all of them are connected
+   * and not catching up): an IP no one held in a record up to that time is external, not
+   * pending. Only the caller knows that all watches are healthy, so applying events does
+   * not advance this by itself. Also prunes expired tombstones now and then.
    */
   advance(atMicros: number): void {
     if (atMicros > this.watermark) this.watermark = atMicros;
+    this.maybePrune(atMicros);
+  }
+
+  private maybePrune(atMicros: number): void {
     if (Number.isFinite(atMicros) && atMicros - this.lastPruneUs >= this.pruneEveryUs) {
       this.lastPruneUs = atMicros;
       this.timeline.prune(atMicros);
@@ -435,7 +447,11 @@ export class IdentityStore implements ClusterDirectory {
     if (!this.isSynced()) return NOT_SYNCED;
     if (atMicros > this.watermark) return NOT_SEEN_YET;
     if (held.status === 'forgotten') return FORGOTTEN;
-    if (this.inClusterRange(ip)) return CLUSTER_RANGE;
+    if (this.inClusterRange(ip)) {
+      // A pod's first packets can beat its watch event (the IP is in use before the kubelet
+      // reports it): an unknown cluster address that recent is most likely such a pod.
+      return atMicros > this.watermark - this.watchLagUs ? NOT_SEEN_YET : CLUSTER_RANGE;
+    }
     return EXTERNAL;
   }
 
