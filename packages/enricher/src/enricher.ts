@@ -13,12 +13,10 @@ import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@
 import type { EnricherConfig } from './config';
 import { createEnrichment } from './enrich';
 import { applyInventory, loadInventoryFile } from './inventory';
-import type { IdentityStore } from './identity/store';
-import type { ResourceKind } from './identity/kube';
 import { RESOURCE_KINDS } from './identity/kube';
-import type { InformerSink } from './informers/informer';
 import { InformerSet } from './informers/informer-set';
 import { createKubeTransport } from './informers/kube-client';
+import { storeSink } from './informers/store-sink';
 import type { KubeTransport } from './informers/types';
 import { EnricherMetrics } from './metrics';
 import { startPipeline, type RunningPipeline } from './pipeline/consumer';
@@ -58,30 +56,6 @@ export function resolveKubeSource(
     return 'kubeconfig';
   }
   return 'none';
-}
-
-/** Feeds informer lists and events into the identity store. */
-function storeSink(store: IdentityStore, log: Logger): InformerSink {
-  return {
-    replace(resource, objects, receivedUs) {
-      const result = store.replace(resource.kind as ResourceKind, objects, receivedUs);
-      if (result.ignored > 0) {
-        log.warn(
-          { resource: resource.name, ignored: result.ignored },
-          'list items without a name ignored',
-        );
-      }
-    },
-    event(resource, type, object, receivedUs) {
-      const result = store.apply({ type, object, kind: resource.kind as ResourceKind }, receivedUs);
-      if (result.status === 'ignored' && result.reason !== 'stale-delete') {
-        log.warn(
-          { resource: resource.name, reason: result.reason, detail: result.detail },
-          'watch event ignored',
-        );
-      }
-    },
-  };
 }
 
 /** Never changes: without informers nothing a waiting record needs can arrive. */

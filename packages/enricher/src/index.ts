@@ -57,7 +57,7 @@ export {
   recordTimeUs,
   tryEnrich,
 } from './enrich';
-export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, Side } from './enrich';
+export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, End, Side } from './enrich';
 export {
   InventoryError,
   applyInventory,
@@ -116,3 +116,4 @@ export type {
   OutputRecord,
 } from './pipeline/types';
 export { enrichmentJoiner } from './pipeline/join';
+export { storeSink } from './informers/store-sink';

@@ -150,6 +150,7 @@ export class Informer {
           await this.relist(reason);
           attempt = 0;
         }
+        if (this.stopped) break;
         const clean = await this.watchOnce();
         if (clean) attempt = 0;
       } catch (err) {
@@ -257,6 +258,8 @@ export class Informer {
       },
     );
     this.stream = stream;
+    // Stopped while the watch was being opened: stop() found no stream to abort.
+    if (this.stopped) stream.abort();
     // The stream is open from a version we hold: events from here on complete the view.
     this.outOfDateSinceMs = null;
     this.options.onProgress?.();
