@@ -1,6 +1,11 @@
-import type { DnsTransaction, EnrichedDnsTransaction, K8sIdentity } from '@dnsflow/schema';
+import type {
+  DnsTransaction,
+  EnrichedDnsTransaction,
+  K8sIdentity,
+  QueryTarget,
+} from '@dnsflow/schema';
 import { z } from 'zod';
-import { DEFAULT_CLUSTER_DOMAIN, queryTarget } from './domain/cluster-names';
+import { DEFAULT_CLUSTER_DOMAIN, parseClusterName, queryTarget } from './domain/cluster-names';
 import { domainFeatures, type DomainFeatureOptions } from './domain/features';
 import { SearchListDetector } from './domain/search-list';
 import { DEFAULT_LABEL_ALLOW_LIST } from './identity/labels';
@@ -97,7 +102,10 @@ export function createEnrichment(config: EnrichmentConfig): EnrichDeps & { store
 }
 
 /** An end of a transaction. */
-export type Side = 'client' | 'server' | 'answeredBy';
+export type End = 'client' | 'server' | 'answeredBy';
+
+/** An end, or the question (a cluster name the store may not know yet). */
+export type Side = End | 'question';
 
 /** Outcome of {@link tryEnrich}. */
 export type EnrichOutcome =
@@ -105,7 +113,7 @@ export type EnrichOutcome =
       status: 'ok';
       record: EnrichedDnsTransaction;
       /** Ends whose identity is UNKNOWN (for the unknown-IP counters). */
-      unknown: Side[];
+      unknown: End[];
     }
   | {
       status: 'pending';
@@ -150,15 +158,45 @@ export function tryEnrich(record: DnsTransaction, deps: EnrichDeps): EnrichOutco
   const ends = resolveEnds(record, deps.store);
   const sides: Side[] = [];
   let reason: PendingReason | null = null;
-  for (const side of SIDES) {
+  for (const side of ENDS) {
     const r = ends[side];
     if (r?.status === 'pending') {
       sides.push(side);
       reason ??= r.reason;
     }
   }
+  const target = targetOf(record, deps);
+  if (target && unsettledServiceName(record, target, deps)) {
+    sides.push('question');
+    reason ??= 'not-seen-yet';
+  }
   if (reason !== null) return { status: 'pending', sides, reason };
-  return complete(record, ends, deps);
+  return complete(record, ends, deps, target);
+}
+
+/**
+ * A `<svc>.<ns>.svc` name of a Service the store does not know, in a record the watches have
+ * not settled yet: the Service may be new, its event still on the way. Deciding now would
+ * call the name of a real service missing (and a search-list expansion).
+ */
+function unsettledServiceName(
+  record: DnsTransaction,
+  target: QueryTarget,
+  deps: EnrichDeps,
+): boolean {
+  if (!target.internal || target.kind !== null || target.namespace === null || !deps.store) {
+    return false;
+  }
+  if (deps.store.settled(recordTimeUs(record))) return false;
+  const name = record.question!.name;
+  return parseClusterName(name, deps.clusterDomain)?.form === 'service';
+}
+
+function targetOf(record: DnsTransaction, deps: EnrichDeps): QueryTarget | null {
+  const name = record.question?.name;
+  return name === undefined
+    ? null
+    : queryTarget(name, recordTimeUs(record), deps.store, deps.clusterDomain);
 }
 
 /**
@@ -168,18 +206,19 @@ export function tryEnrich(record: DnsTransaction, deps: EnrichDeps): EnrichOutco
  * UNKNOWN.
  */
 export function enrichRecord(record: DnsTransaction, deps: EnrichDeps): EnrichedDnsTransaction {
-  return complete(record, resolveEnds(record, deps.store), deps).record;
+  return complete(record, resolveEnds(record, deps.store), deps, targetOf(record, deps)).record;
 }
 
-const SIDES: readonly Side[] = ['client', 'server', 'answeredBy'];
+const ENDS: readonly End[] = ['client', 'server', 'answeredBy'];
 
 function complete(
   record: DnsTransaction,
   ends: Resolutions,
   deps: EnrichDeps,
-): { status: 'ok'; record: EnrichedDnsTransaction; unknown: Side[] } {
-  const unknown: Side[] = [];
-  const identityFor = (side: Side): K8sIdentity | null => {
+  target: QueryTarget | null,
+): { status: 'ok'; record: EnrichedDnsTransaction; unknown: End[] } {
+  const unknown: End[] = [];
+  const identityFor = (side: End): K8sIdentity | null => {
     const r = ends[side];
     if (!r) return null;
     const who = identityOf(r);
@@ -194,7 +233,6 @@ function complete(
   const name = record.question?.name ?? null;
   const namespace =
     client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
-  const target = name === null ? null : queryTarget(name, atUs, deps.store, deps.clusterDomain);
   const enriched: EnrichedDnsTransaction = {
     transaction: record,
     enrichTimeUs: now(deps),

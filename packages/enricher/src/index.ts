@@ -57,7 +57,7 @@ export {
   recordTimeUs,
   tryEnrich,
 } from './enrich';
-export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, Side } from './enrich';
+export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, End, Side } from './enrich';
 export {
   InventoryError,
   applyInventory,

@@ -188,6 +188,50 @@ describe('enrichRecord', () => {
     }
   });
 
+  it('waits for a Service that may be new rather than calling its name missing', () => {
+    const store = demoCluster([], '2026-03-01T10:30:01Z');
+    const record = transaction(
+      '2026-03-01T10:30:00Z',
+      CHECKOUT,
+      KUBE_DNS,
+      'search.shop.svc.cluster.local',
+    );
+    expect(tryEnrich(record, deps(store))).toEqual({
+      status: 'pending',
+      sides: ['question'],
+      reason: 'not-seen-yet',
+    });
+    store.apply(
+      {
+        type: 'ADDED',
+        kind: 'Service',
+        object: {
+          metadata: {
+            name: 'search',
+            namespace: 'shop',
+            creationTimestamp: '2026-03-01T10:29:58Z',
+          },
+          spec: { type: 'ClusterIP', clusterIP: '10.96.9.9' },
+        },
+      },
+      us('2026-03-01T10:30:01Z'),
+    );
+    const outcome = tryEnrich(record, deps(store));
+    expect(outcome.status).toBe('ok');
+    if (outcome.status === 'ok') {
+      expect(outcome.record.queryTarget).toMatchObject({ kind: 'service', name: 'search' });
+      expect(outcome.record.searchList?.isExpansion).toBe(false);
+    }
+    // Once the watches are well past the record, a missing service is settled as missing.
+    const later = demoCluster([], '2026-03-01T10:31:00Z');
+    const missing = tryEnrich(record, deps(later));
+    expect(missing.status === 'ok' && missing.record.searchList).toEqual({
+      askedName: 'search',
+      isExpansion: true,
+      suffix: 'shop.svc.cluster.local',
+    });
+  });
+
   it('marks outside addresses EXTERNAL and counts unknown ends', () => {
     const record = transaction('2026-03-01T10:30:00Z', '10.244.1.99', '8.8.8.8', 'example.com');
     const outcome = tryEnrich(record, deps(demoCluster()));

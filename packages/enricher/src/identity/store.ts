@@ -427,6 +427,14 @@ export class IdentityStore implements ClusterDirectory {
     }
   }
 
+  /**
+   * Whether what the store says about `atMicros` is final: every required kind is listed
+   * and the watches are current past that time by the watch lag.
+   */
+  settled(atMicros: number): boolean {
+    return this.isSynced() && atMicros <= this.watermark - this.watchLagUs;
+  }
+
   /** Drops tombstones older than the window as of `atMicros`; returns how many. */
   prune(atMicros: number): number {
     this.lastPruneUs = atMicros;
@@ -450,7 +458,7 @@ export class IdentityStore implements ClusterDirectory {
     if (this.inClusterRange(ip)) {
       // A pod's first packets can beat its watch event (the IP is in use before the kubelet
       // reports it): an unknown cluster address that recent is most likely such a pod.
-      return atMicros > this.watermark - this.watchLagUs ? NOT_SEEN_YET : CLUSTER_RANGE;
+      return this.settled(atMicros) ? CLUSTER_RANGE : NOT_SEEN_YET;
     }
     return EXTERNAL;
   }
