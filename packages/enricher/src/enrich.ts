@@ -117,7 +117,7 @@ export type EnrichOutcome =
     }
   | {
       status: 'pending';
-      /** Ends the store cannot answer for yet. */
+      /** Ends (or the question) the store cannot answer for yet. */
       sides: Side[];
       reason: PendingReason;
     };
