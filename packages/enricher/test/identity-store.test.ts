@@ -229,6 +229,17 @@ describe('identity store: services, nodes and the outside world', () => {
     expect(store.resolve('93.184.216.34', at)).toEqual({ status: 'external' });
   });
 
+  it('joins both addresses of a dual-stack pod and service', () => {
+    const pod = fixture<KubePod>('pod-deployment');
+    pod.status!.podIPs = [{ ip: '10.244.1.17' }, { ip: 'fd00:10:244:1::11' }];
+    const service = fixture<KubeService>('service-kube-dns');
+    service.spec!.clusterIPs = ['10.96.0.10', 'fd00:10:96::a'];
+    const store = synced([pod, service]);
+    expect(found(store.resolve('fd00:10:244:1::11', at)).pod).toBe('checkout-6f9c7d8b5-4x2kq');
+    expect(found(store.resolve('10.244.1.17', at)).pod).toBe('checkout-6f9c7d8b5-4x2kq');
+    expect(found(store.resolve('fd00:10:96::a', at)).service).toBe('kube-dns');
+  });
+
   it('keeps an unknown cluster address pending for the watch lag, an outside one not', () => {
     const store = cluster();
     store.advance(at);
