@@ -1,12 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client } from '@elastic/elasticsearch';
 import { runSetup } from '@dnsflow/indexer';
 import { createElasticsearch, createKafka } from '@dnsflow/runtime';
 import { dnsDataStream } from '@dnsflow/schema';
 import { eventually } from '../support/eventually';
 import {
+  buildCli,
   countDocs,
   duplicatedIds,
   enrichedRecords,
@@ -15,14 +14,13 @@ import {
   uniqueIndexerNames,
   waitForDocs,
 } from '../support/indexer';
-import { ROOT, esConfig, testLog } from '../support/services';
+import { esConfig, testLog } from '../support/services';
 
 // `dnsflow index` as a real process, killed with SIGKILL while bulk requests are in flight
 // and started again: records whose documents were not acknowledged were not committed, so
 // they are read again, and their deterministic _ids make the second create a no-op.
 
 const TOTAL = 20_000;
-const BIN = join(ROOT, 'packages', 'cli', 'bin', 'dnsflow.js');
 
 describe('dnsflow index: killed with SIGKILL mid-batch', () => {
   const names = uniqueIndexerNames('it-crash');
@@ -32,12 +30,13 @@ describe('dnsflow index: killed with SIGKILL mid-batch', () => {
   const stream = dnsDataStream(names.namespace);
   const children: ChildProcess[] = [];
   let es: Client;
+  let bin = '';
 
   const start = (): ChildProcess => {
     const child = spawn(
       process.execPath,
       [
-        BIN,
+        bin,
         'index',
         `--topics.enriched=${names.topics.enriched}`,
         `--topics.dlq=${names.topics.dlq}`,
@@ -66,18 +65,7 @@ describe('dnsflow index: killed with SIGKILL mid-batch', () => {
       : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
   beforeAll(async () => {
-    // tsc -b emits even when a file elsewhere in the CLI has type errors; what counts here
-    // is that the binary and the index command exist.
-    spawnSync(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/cli'],
-      {
-        cwd: ROOT,
-      },
-    );
-    if (!existsSync(join(ROOT, 'packages', 'cli', 'dist', 'commands', 'index.js'))) {
-      throw new Error('packages/cli did not build: run npx tsc -b packages/cli');
-    }
+    bin = buildCli();
     es = createElasticsearch(esConfig());
     await runSetup(config, testLog);
     await produceRecords(

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import type { IHeaders, Kafka } from 'kafkajs';
@@ -218,4 +218,22 @@ export function servicesAsync(...args: string[]): Promise<string> {
           : resolve(stdout),
     );
   });
+}
+
+/**
+ * Builds the CLI for tests that run `dnsflow` as a process. tsc -b emits even when a file
+ * elsewhere in the CLI has type errors; what counts is that the commands exist.
+ */
+export function buildCli(): string {
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/cli'],
+    {
+      cwd: ROOT,
+    },
+  );
+  if (!existsSync(join(ROOT, 'packages', 'cli', 'dist', 'commands', 'index.js'))) {
+    throw new Error('packages/cli did not build: run npx tsc -b packages/cli');
+  }
+  return join(ROOT, 'packages', 'cli', 'bin', 'dnsflow.js');
 }

@@ -30,5 +30,5 @@ export { BulkWriter } from './writer';
 export type { BulkItem, BulkWriterOptions, ItemOutcome, OutcomeHandler } from './writer';
 export { startIndexer } from './indexer';
 export type { RunningIndexer } from './indexer';
-export { MIN_ELASTICSEARCH, runSetup } from './setup';
+export { MIN_ELASTICSEARCH, assertSupportedVersion, runSetup } from './setup';
 export type { SetupAction, SetupItem, SetupOptions, SetupReport } from './setup';

@@ -128,17 +128,7 @@ async function setupElasticsearch(
 ): Promise<void> {
   const version = await elasticsearchVersion(es);
   report.elasticsearchVersion = version;
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (
-    major < MIN_ELASTICSEARCH.major ||
-    (major === MIN_ELASTICSEARCH.major && minor < MIN_ELASTICSEARCH.minor)
-  ) {
-    throw new SetupError(
-      'version',
-      'Elasticsearch',
-      `version ${version} is too old: dnsflow needs ${MIN_ELASTICSEARCH.major}.${MIN_ELASTICSEARCH.minor} or later (index templates with a data stream lifecycle)`,
-    );
-  }
+  assertSupportedVersion(version);
 
   const set = dnsTemplates({ retention: dataStream.retention, numberOfShards: dataStream.shards });
   for (const component of set.componentTemplates) {
@@ -184,6 +174,21 @@ async function setupElasticsearch(
   const stream = dnsDataStream(dataStream.namespace);
   report.items.push(await createDataStream(es, stream));
   report.dataStreamRetention = await dataStreamRetention(es, stream);
+}
+
+/**
+ * Throws a {@link SetupError} (`version`) when Elasticsearch `version` is older than
+ * {@link MIN_ELASTICSEARCH}: its index templates would refuse the data stream lifecycle.
+ */
+export function assertSupportedVersion(version: string): void {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const { major: needMajor, minor: needMinor } = MIN_ELASTICSEARCH;
+  if (major > needMajor || (major === needMajor && minor >= needMinor)) return;
+  throw new SetupError(
+    'version',
+    'Elasticsearch',
+    `version ${version} is too old: dnsflow needs ${needMajor}.${needMinor} or later (index templates with a data stream lifecycle)`,
+  );
 }
 
 interface TemplateAccess {

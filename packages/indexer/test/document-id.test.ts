@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EnrichedDnsTransaction } from '@dnsflow/schema';
+import { transactionId } from '../src/document-id';
+
+const fixture = JSON.parse(
+  readFileSync(
+    join(__dirname, '..', '..', '..', 'test', 'fixtures', 'enriched-transactions.json'),
+    'utf8',
+  ),
+) as EnrichedDnsTransaction[];
+
+describe('transactionId', () => {
+  it('is the same for the same transaction, whatever the enrichment', () => {
+    const a = fixture[0]!;
+    const b = structuredClone(a);
+    b.enrichTimeUs += 5_000_000;
+    b.client = null;
+    expect(transactionId(b)).toBe(transactionId(a));
+    expect(transactionId(a)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('differs when an identifying field differs', () => {
+    const a = fixture[0]!;
+    const variants = [
+      (r: EnrichedDnsTransaction) => (r.transaction.node = 'node-z'),
+      (r: EnrichedDnsTransaction) => (r.transaction.dnsId += 1),
+      (r: EnrichedDnsTransaction) => (r.transaction.client.port += 1),
+      (r: EnrichedDnsTransaction) => (r.transaction.server.ip = '10.96.0.11'),
+      (r: EnrichedDnsTransaction) => (r.transaction.startTimeUs += 1),
+      (r: EnrichedDnsTransaction) => (r.transaction.transport = 'TCP'),
+    ];
+    const ids = variants.map((change) => {
+      const r = structuredClone(a);
+      change(r);
+      return transactionId(r);
+    });
+    expect(new Set([transactionId(a), ...ids]).size).toBe(variants.length + 1);
+  });
+});

@@ -1,0 +1,37 @@
+import { OffsetTracker } from '../src/offsets';
+
+describe('OffsetTracker', () => {
+  it('commits only the contiguous run of finished offsets, per partition', () => {
+    const tracker = new OffsetTracker();
+    const t = ['10', '11', '12', '13'].map((o) => tracker.take('dns.enriched', 0, o));
+    const other = tracker.take('dns.enriched', 1, '5');
+    tracker.done(t[1]!);
+    tracker.done(t[2]!);
+    expect(tracker.committable()).toEqual([]);
+    tracker.done(t[0]!);
+    expect(tracker.committable()).toEqual([{ topic: 'dns.enriched', partition: 0, offset: '13' }]);
+    tracker.done(other);
+    tracker.committed(tracker.committable());
+    expect(tracker.committable()).toEqual([]);
+    tracker.done(t[3]!);
+    expect(tracker.committable()).toEqual([{ topic: 'dns.enriched', partition: 0, offset: '14' }]);
+    expect(tracker.pending).toBe(0);
+  });
+
+  it('starts a partition over when Kafka delivers from an earlier offset again', () => {
+    const tracker = new OffsetTracker();
+    const old = tracker.take('t', 0, '100');
+    const again = tracker.take('t', 0, '90');
+    // The first run's ticket no longer moves the partition.
+    tracker.done(old);
+    expect(tracker.committable()).toEqual([]);
+    tracker.done(again);
+    expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '91' }]);
+  });
+
+  it('keeps offsets beyond 2^53 exact', () => {
+    const tracker = new OffsetTracker();
+    tracker.done(tracker.take('t', 0, '9007199254740993'));
+    expect(tracker.committable()[0]?.offset).toBe('9007199254740994');
+  });
+});
