@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { type Command, Option } from 'commander';
 import { configFlags, positiveInt } from '../options';
 import { ExpansionFolder, isFailedExpansion, type Line } from '../query/expansions';
@@ -21,6 +22,14 @@ export interface ObserveOptions extends ConfigOptions {
 
 const DEFAULT_SINCE = '15m';
 const DEFAULT_SINCE_MS = 15 * 60_000;
+
+/**
+ * Waits while the terminal or pipe is behind: a range of millions of transactions is read
+ * no faster than `| less` or `| jq` takes it, so memory stays at about one page.
+ */
+async function outputDrained(): Promise<void> {
+  if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+}
 
 function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => {
@@ -116,6 +125,7 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
           if (options.follow) remember(hit);
           put(hit);
         }
+        await outputDrained();
       }
     }
     folder?.advance(options.follow ? nowMs * 1000 - windowUs : Infinity);
