@@ -6,6 +6,7 @@ import { ProgressTracker, renderProgress } from '../supervisor/progress';
 import { Supervisor, type StageSpec } from '../supervisor/supervisor';
 import type { Io } from './decode';
 import { configFlags } from '../options';
+import { startDemo } from './demo';
 
 /** The stages `dnsflow run` supervises, upstream first, and their default metrics ports. */
 export const PIPELINE_STAGES = [
@@ -27,9 +28,14 @@ export interface RunOptions {
   banner?: string[];
   /** Resolves when the pipeline should stop (default: SIGINT or SIGTERM). */
   until?: Promise<void>;
+  /** Run a simulated cluster whose pods make DNS traffic, and capture it. */
+  demo?: boolean;
 }
 
 const BIN = join(__dirname, '..', '..', 'bin', 'dnsflow.js');
+
+/** What differs on one machine from a cluster: the spool lives in the user's cache. */
+const LOCAL_DEFAULTS = [`--collector.spool.dir=${join(homedir(), '.cache', 'dnsflow', 'spool')}`];
 
 /**
  * Splits `--collector.capture.interfaces=any` style flags by stage. A flag that names no
@@ -72,6 +78,23 @@ function untilSignal(): Promise<void> {
  * cluster runs alone), shows their progress, and on Ctrl-C drains them upstream first.
  */
 export async function runCommand(options: RunOptions, io: Io): Promise<number> {
+  const demo = options.demo === true ? await startDemo({}, io) : undefined;
+  try {
+    return await runPipeline(
+      {
+        ...options,
+        // The user's own flags come last, so they override the defaults and the demo's.
+        flags: [...LOCAL_DEFAULTS, ...(demo?.flags ?? []), ...options.flags],
+        banner: [...(demo?.banner ?? []), ...(options.banner ?? [])],
+      },
+      io,
+    );
+  } finally {
+    await demo?.stop();
+  }
+}
+
+async function runPipeline(options: RunOptions, io: Io): Promise<number> {
   const routed = routeFlags(options.flags);
   const logDir = options.logDir ?? join(homedir(), '.cache', 'dnsflow', 'logs');
   if (options.skipSetup !== true) {
@@ -136,19 +159,23 @@ export function registerRun(program: Command, io: Io, setExit: (code: number) =>
       'Run the whole pipeline on this machine: setup, then collector, enricher and indexer, supervised.',
     )
     .option('--skip-setup', 'do not run `dnsflow setup` first')
+    .option('--demo', 'also run a simulated cluster whose pods make DNS traffic, and capture it')
     .option('--log-dir <dir>', 'where each stage logs (default ~/.cache/dnsflow/logs)')
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (opts: { skipSetup?: boolean; logDir?: string }, command: Command) => {
-      setExit(
-        await runCommand(
-          {
-            flags: configFlags(command, 0),
-            ...(opts.skipSetup === true ? { skipSetup: true } : {}),
-            ...(opts.logDir !== undefined ? { logDir: opts.logDir } : {}),
-          },
-          io,
-        ),
-      );
-    });
+    .action(
+      async (opts: { skipSetup?: boolean; logDir?: string; demo?: boolean }, command: Command) => {
+        setExit(
+          await runCommand(
+            {
+              flags: configFlags(command, 0),
+              ...(opts.skipSetup === true ? { skipSetup: true } : {}),
+              ...(opts.logDir !== undefined ? { logDir: opts.logDir } : {}),
+              ...(opts.demo === true ? { demo: true } : {}),
+            },
+            io,
+          ),
+        );
+      },
+    );
 }
