@@ -320,6 +320,9 @@ describe('dnsflow observe and top (real Elasticsearch)', () => {
       ),
     );
     expect(lines[2]).toMatch(/\(\+6 expansions\)$/);
+    expect(r.err).toMatch(
+      /12 failed search-list expansions folded .*--include-expansions lists them/,
+    );
     const times = lines.map((l) => l.split(' ')[0]!);
     expect(times).toEqual([...times].sort());
   });

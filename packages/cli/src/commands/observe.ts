@@ -81,8 +81,10 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
   const filters = options.filters;
   const writer = new LineWriter(options.output, (text) => io.out(text));
   // --last N counts shown lines; failed expansions it fetched only to fold are not shown alone.
+  let folded = 0;
   const show = (line: Line): void => {
     if (options.last !== undefined && line.expansions === 0 && isFailedExpansion(line.hit)) return;
+    folded += line.expansions;
     writer.add(line);
   };
   const folder =
@@ -135,6 +137,10 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
       writer.flush();
       if (writer.count === 0)
         io.err(`dnsflow observe: ${await noDataMessage(search, filters, nowMs)}\n`);
+      else if (folded > 0 && options.output !== 'json')
+        io.err(
+          `dnsflow observe: ${folded} failed search-list expansion${folded === 1 ? '' : 's'} folded into the names asked (+N); --include-expansions lists them\n`,
+        );
       return 0;
     }
     await follow(
@@ -192,6 +198,7 @@ async function follow(
           state.put(hit);
           cursorMs = Math.max(cursorMs, Math.floor(hit.timeUs / 1000));
         }
+        await outputDrained();
       }
       if (failing) io.err('dnsflow observe: Elasticsearch is back\n');
       failing = false;
