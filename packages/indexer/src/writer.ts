@@ -292,7 +292,7 @@ export class BulkWriter<C> {
         error: new BulkFatalError(
           status,
           type,
-          `Elasticsearch refused to create documents in ${entry.item.index} (${status} ${type}): ${detail}`,
+          `Elasticsearch refused to create documents in ${entry.item.index} (${status} ${type}): ${detail}${hint(status)}`,
         ),
       };
     }
@@ -320,7 +320,7 @@ export class BulkWriter<C> {
           new BulkFatalError(
             status,
             type,
-            `bulk request refused (${status} ${type}): ${err.message}`,
+            `Elasticsearch refused to create documents in ${[...new Set(batch.map((e) => e.item.index))].join(', ')} (${status} ${type}): ${err.message}${hint(status)}`,
             {
               cause: err,
             },
@@ -414,6 +414,16 @@ export class BulkWriter<C> {
     this.metrics.inFlightBytes.set(this.bytes);
     this.metrics.inFlightDocs.set(this.docs);
   }
+}
+
+/** What to do about a fatal status, appended to the error message. */
+function hint(status: number): string {
+  if (status === 401) return '; check elasticsearch.username/password or elasticsearch.apiKey';
+  if (status === 403) {
+    return '; the user or API key needs the create_doc and auto_configure privileges on the data stream';
+  }
+  if (status === 404) return '; run `dnsflow setup` so the index template exists';
+  return '';
 }
 
 function bodyType(body: unknown): string {
