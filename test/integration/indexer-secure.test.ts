@@ -105,8 +105,8 @@ describe('dnsflow index on Elasticsearch with TLS and an API key', () => {
     es.diagnostic.on('response', (_err, result) => {
       if (result)
         seen.push({
-          request: (result.meta.request.params.headers ?? {}) as Record<string, unknown>,
-          response: (result.headers ?? {}) as Record<string, unknown>,
+          request: (result.meta.request.params.headers ?? {}),
+          response: (result.headers ?? {}),
         });
     });
     const names = uniqueIndexerNames('it-compat');
