@@ -189,6 +189,30 @@ export class SandboxNetwork {
 
   /** Drops, inside the pod, every UDP and TCP packet coming from port `sourcePort` (its DNS answers). */
   async dropIncomingFromPort(key: string, sourcePort = 53): Promise<void> {
+    await this.podFirewall(key, 'input', (proto) => [proto, 'sport', String(sourcePort)]);
+  }
+
+  /**
+   * Drops, inside the pod `key`, what it sends from `sourcePort` to `destinationIp`: a DNS
+   * server pod whose answers to one client are lost on the way back, before they reach
+   * the node (where a capture would see them).
+   */
+  async dropOutgoingTo(key: string, destinationIp: string, sourcePort = 53): Promise<void> {
+    await this.podFirewall(key, 'output', (proto) => [
+      'ip',
+      'daddr',
+      destinationIp,
+      proto,
+      'sport',
+      String(sourcePort),
+    ]);
+  }
+
+  private async podFirewall(
+    key: string,
+    hook: 'input' | 'output',
+    match: (proto: string) => string[],
+  ): Promise<void> {
     const { netns } = this.pod(key);
     const nft = (...args: string[]): Promise<RunResult> =>
       run(['ip', 'netns', 'exec', netns, 'nft', ...args]);
@@ -198,21 +222,11 @@ export class SandboxNetwork {
       'chain',
       'inet',
       'pod_firewall',
-      'input',
-      '{ type filter hook input priority 0; }',
+      hook,
+      `{ type filter hook ${hook} priority 0; }`,
     );
     for (const proto of ['udp', 'tcp']) {
-      await nft(
-        'add',
-        'rule',
-        'inet',
-        'pod_firewall',
-        'input',
-        proto,
-        'sport',
-        String(sourcePort),
-        'drop',
-      );
+      await nft('add', 'rule', 'inet', 'pod_firewall', hook, ...match(proto), 'drop');
     }
   }
 

@@ -21,8 +21,8 @@ export async function searchPathStorm(cluster: SandboxCluster): Promise<RunResul
 }
 
 /**
- * droid's answers are dropped by a firewall in its own namespace: its queries reach the
- * server, the answers never reach it. Call {@link breakDroidResponses} once first.
+ * droid's answers are lost on the way back: its queries reach the server, the answers never
+ * reach it. Call {@link breakDroidResponses} once first.
  */
 export async function missingResponses(cluster: SandboxCluster, names: string[]): Promise<void> {
   for (const name of names) {
@@ -34,9 +34,13 @@ export async function missingResponses(cluster: SandboxCluster, names: string[])
   }
 }
 
-/** Installs droid's firewall rule that drops every packet from port 53. */
+/**
+ * A firewall rule in the DNS pod's namespace drops its answers to droid. (A rule inside
+ * droid's own namespace would drop them after the node saw them go by, and a node's
+ * capture would rightly count them as answered.)
+ */
 export async function breakDroidResponses(cluster: SandboxCluster): Promise<void> {
-  await cluster.network.dropIncomingFromPort(cluster.pods.droid.key, 53);
+  await cluster.network.dropOutgoingTo(cluster.pods.coredns.key, cluster.pods.droid.ip, 53);
 }
 
 /** deathstar resolves through the slow server: each answer comes `slowDelayMs` late. */
@@ -139,11 +143,13 @@ export async function demoTraffic(cluster: SandboxCluster, signal: AbortSignal):
     await truncatedAnswer(cluster).catch(() => undefined);
     rounds++;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 2000);
-      signal.addEventListener('abort', () => {
+      const done = (): void => {
         clearTimeout(t);
+        signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, 2000);
+      signal.addEventListener('abort', done);
     });
   }
   return rounds;

@@ -55,6 +55,8 @@ interface Previous {
 /** Turns successive scrapes of each stage's /metrics into rates and totals. */
 export class ProgressTracker {
   private readonly previous = new Map<string, Previous>();
+  /** The last figures scraped, shown while a stage is down (e.g. after it stopped). */
+  private readonly lastGood = new Map<string, StageFigures>();
 
   constructor(private readonly fetchText: (port: number) => Promise<string> = scrape) {}
 
@@ -90,7 +92,19 @@ export class ProgressTracker {
           }
         }
         const hasLag = names?.lag !== undefined && samples.some((s) => s.name === names.lag);
-        return {
+        const last = this.lastGood.get(stage.name);
+        if (scrapeError !== undefined && last !== undefined) {
+          return {
+            ...last,
+            state: status?.state ?? last.state,
+            restarts: status?.restarts ?? last.restarts,
+            inPerSecond: 0,
+            outPerSecond: 0,
+            lastError: status?.lastError,
+            scrapeError,
+          };
+        }
+        const figures: StageFigures = {
           name: stage.name,
           state: status?.state ?? 'starting',
           restarts: status?.restarts ?? 0,
@@ -103,6 +117,8 @@ export class ProgressTracker {
           lastError: status?.lastError,
           scrapeError,
         };
+        if (scrapeError === undefined) this.lastGood.set(stage.name, figures);
+        return figures;
       }),
     );
   }
