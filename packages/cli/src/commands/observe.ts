@@ -81,9 +81,20 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
   const filters = options.filters;
   const writer = new LineWriter(options.output, (text) => io.out(text));
   // --last N counts shown lines; failed expansions it fetched only to fold are not shown alone.
+  // Failed expansions are listed only with --include-expansions, as top counts them only
+  // then. Those whose asked name is shown become its "+N"; the others (the filters left the
+  // asked name out) are counted in the closing note. --last fetched extra ones only to fold.
   let folded = 0;
+  let hidden = 0;
   const show = (line: Line): void => {
-    if (options.last !== undefined && line.expansions === 0 && isFailedExpansion(line.hit)) return;
+    if (
+      filters.includeExpansions !== true &&
+      line.expansions === 0 &&
+      isFailedExpansion(line.hit)
+    ) {
+      if (options.last === undefined) hidden++;
+      return;
+    }
     folded += line.expansions;
     writer.add(line);
   };
@@ -135,11 +146,13 @@ export async function observeCommand(options: ObserveOptions, io: Io): Promise<n
     if (!options.follow) {
       folder?.finish();
       writer.flush();
-      if (writer.count === 0)
+      const notListed = folded + hidden;
+      if (writer.count === 0 && hidden === 0)
         io.err(`dnsflow observe: ${await noDataMessage(search, filters, nowMs)}\n`);
-      else if (folded > 0 && options.output !== 'json')
+      else if (notListed > 0 && (options.output !== 'json' || writer.count === 0))
         io.err(
-          `dnsflow observe: ${folded} failed search-list expansion${folded === 1 ? '' : 's'} folded into the names asked (+N); --include-expansions lists them\n`,
+          `dnsflow observe: ${notListed} failed search-list expansion${notListed === 1 ? '' : 's'} not listed ` +
+            `(${folded} folded into the names asked as +N); --include-expansions lists them\n`,
         );
       return 0;
     }
