@@ -18,15 +18,18 @@ export interface DeadLetter {
   source: { topic: string; partition: number; offset: string };
 }
 
-/** Header names on dead-letter records (values are UTF-8 text). */
+/**
+ * Header names on dead-letter records (values are UTF-8 text); the enricher's dead letters
+ * on the same topic use the same names.
+ */
 export const DLQ_HEADERS = {
-  stage: 'dnsflow.stage',
-  reason: 'dnsflow.reason',
-  detail: 'dnsflow.detail',
-  topic: 'dnsflow.source.topic',
-  partition: 'dnsflow.source.partition',
-  offset: 'dnsflow.source.offset',
-  failedAt: 'dnsflow.failed_at',
+  reason: 'dnsflow-reason',
+  detail: 'dnsflow-error',
+  stage: 'dnsflow-stage',
+  topic: 'dnsflow-source-topic',
+  partition: 'dnsflow-source-partition',
+  offset: 'dnsflow-source-offset',
+  failedAt: 'dnsflow-failed-at',
 } as const;
 
 /** Elasticsearch explanations can quote a whole field value; headers stay small. */

@@ -55,7 +55,9 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
   const topic = config.topics.enriched;
   const es: Client = createElasticsearch(config.elasticsearch);
   const kafka = createKafka(config.kafka, log);
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // Not idempotent: a dead letter written twice is harmless, and kafkajs' idempotent mode
+  // wants unlimited retries where the config bounds them.
+  const producer: Producer = kafka.producer();
   const admin: Admin = kafka.admin();
   const consumer: Consumer = kafka.consumer({
     groupId: config.consumer.groupId,
