@@ -468,6 +468,18 @@ describe('dnsflow observe and top (real Elasticsearch)', () => {
     );
   });
 
+  it('a search Elasticsearch rejects is reported with its reason', async () => {
+    const { io, seen } = capture();
+    const code = await main(
+      ['node', 'dnsflow', 'observe', '--data-stream', '_bad', '--last', '1'],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(seen.err).toMatch(
+      /rejected the search of _bad \(400 invalid_index_name_exception\): Invalid index name \[_bad\]/,
+    );
+  });
+
   it('reaches a secured Elasticsearch with its CA and credentials, and names refused credentials', async () => {
     const tls = [
       `--elasticsearch.nodes=${ES_SECURE_URL}`,

@@ -1,10 +1,11 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { configFlags, positiveInt } from '../options';
 import { buildQuery, type QueryFilters } from '../query/filters';
 import { addQueryOptions, filtersFrom, type QueryOptionValues } from '../query/options';
 import { noDataMessage, openSearch, type ConfigOptions } from '../query/session';
 import {
   DOMAIN_KEYS,
+  MAX_TOP_LIMIT,
   TOP_GROUPS,
   TOP_SORTS,
   groupSpec,
@@ -29,6 +30,13 @@ export interface TopOptions extends ConfigOptions {
 }
 
 const DEFAULT_SINCE = '15m';
+
+function limit(text: string): number {
+  const n = positiveInt(text);
+  if (n > MAX_TOP_LIMIT)
+    throw new InvalidArgumentError(`expected at most ${MAX_TOP_LIMIT} rows, found ${n}`);
+  return n;
+}
 const DEFAULT_SINCE_MS = 15 * 60_000;
 
 /**
@@ -67,7 +75,7 @@ export function registerTop(program: Command, io: Io, setExit: (code: number) =>
     )
     .addArgument(program.createArgument('<group>', 'what to rank').choices(TOP_GROUPS))
     .addOption(new Option('--sort <by>', 'rank by').choices(TOP_SORTS).default('count'))
-    .option('--limit <n>', 'rows shown (default 10)', positiveInt, 10)
+    .option('--limit <n>', `rows shown, 1-${MAX_TOP_LIMIT} (default 10)`, limit, 10)
     .addOption(
       new Option('--by <key>', 'domains: group by registered domain or full name')
         .choices(DOMAIN_KEYS)

@@ -62,5 +62,16 @@ export function explainSearchError(err: unknown, nodes: readonly string[], index
       { cause: err },
     );
   }
+  if (typeof status === 'number' && status >= 400) {
+    const body = e?.meta?.body as
+      | { error?: { type?: string; reason?: string; root_cause?: { reason?: string }[] } }
+      | undefined;
+    const reason = body?.error?.root_cause?.[0]?.reason ?? body?.error?.reason ?? e?.message;
+    return new SearchUnavailableError(
+      `Elasticsearch at ${where} rejected the search of ${index} (${status} ${body?.error?.type ?? ''}): ${reason ?? 'no reason given'}`,
+      status === 429 || status >= 500,
+      { cause: err },
+    );
+  }
   return err;
 }

@@ -72,9 +72,14 @@ function order(sort: TopSort): Record<string, 'desc'> {
   }
 }
 
-// Namespaces outnumber nothing else; this many outer buckets make the nested top-N exact in
-// any cluster with fewer namespaces and keep the bucket count far below search.max_buckets.
+// Outer levels (namespaces) are few: this many outer buckets make the nested top-N exact in
+// any cluster with fewer namespaces. Outer times inner buckets stay under this total, well
+// below Elasticsearch's search.max_buckets (65,536).
 const OUTER_BUCKETS = 200;
+const MAX_BUCKETS = 50_000;
+
+/** Most rows `dnsflow top` shows (a terms size Elasticsearch takes in one request). */
+export const MAX_TOP_LIMIT = 10_000;
 
 function metrics(spec: GroupSpec, leaf: boolean): Record<string, unknown> {
   return {
@@ -104,7 +109,11 @@ function levelsAgg(
   const [field, ...rest] = fields;
   const leaf = rest.length === 0;
   return {
-    terms: { field, size: leaf ? limit : OUTER_BUCKETS, order: order(sort) },
+    terms: {
+      field,
+      size: leaf ? limit : Math.max(1, Math.min(OUTER_BUCKETS, Math.floor(MAX_BUCKETS / limit))),
+      order: order(sort),
+    },
     aggs: {
       ...metrics(spec, leaf),
       ...(leaf ? {} : { group: levelsAgg(spec, rest, sort, limit) }),
