@@ -99,9 +99,14 @@ async function runPipeline(options: RunOptions, io: Io): Promise<number> {
   const logDir = options.logDir ?? join(homedir(), '.cache', 'dnsflow', 'logs');
   if (options.skipSetup !== true) {
     io.out('dnsflow: setup (Kafka topics, Elasticsearch templates)...\n');
-    const setup = spawnSync(process.execPath, [BIN, 'setup', ...(routed.get('setup') ?? [])], {
-      encoding: 'utf8',
-    });
+    // setup reads the indexer's config (topics, data stream), then its own overrides.
+    const setup = spawnSync(
+      process.execPath,
+      [BIN, 'setup', ...(routed.get('indexer') ?? []), ...(routed.get('setup') ?? [])],
+      {
+        encoding: 'utf8',
+      },
+    );
     io.out(setup.stdout);
     if (setup.status !== 0) {
       io.err(setup.stderr);
