@@ -133,6 +133,12 @@ describe('usage errors on the command line', () => {
     expect(r.err).toMatch(/--until .* is not after --since/);
   });
 
+  it('--follow with --until exits 2', async () => {
+    const r = await run(['observe', '--follow', '--until', '5m']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--follow prints until Ctrl-C; it takes no --until/);
+  });
+
   it('--internal and --external together exit 2', async () => {
     const r = await run(['observe', '--internal', '--external']);
     expect(r.code).toBe(2);

@@ -258,6 +258,8 @@ export function registerObserve(program: Command, io: Io, setExit: (code: number
         cmd: Command,
       ) => {
         const follow = values.follow === true;
+        if (follow && values.until !== undefined)
+          cmd.error('error: --follow prints until Ctrl-C; it takes no --until', { exitCode: 2 });
         // --last and --follow alone look back as far as needed; otherwise the default range.
         const defaultSince = values.last !== undefined || follow ? undefined : DEFAULT_SINCE_MS;
         let filters: QueryFilters;
