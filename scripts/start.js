@@ -1,45 +1,52 @@
 #!/usr/bin/env node
-// `npm start`: runs the pipeline locally. Brings up Kafka and Elasticsearch (installing them
-// on first use), builds the packages, then runs the collector on this machine's interfaces,
-// publishing to the local Kafka until Ctrl-C. The enricher and indexer join as they land.
+// `npm start`: the whole pipeline on this machine. Brings up Kafka and Elasticsearch
+// (installing them on first use) and, for the demo, the local kube-apiserver; builds the
+// packages; then `dnsflow run` does setup and supervises collector, enricher and indexer
+// until Ctrl-C. `npm start -- --demo` adds a simulated cluster whose pods make DNS traffic.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
-const { homedir } = require('node:os');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const script = join(__dirname, 'services.sh');
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root }).status ?? 1;
 
-const up = run('bash', [script, 'up', 'kafka', 'es']);
+const args = process.argv.slice(2);
+const demo = args.includes('--demo');
+// The demo registers its pods with the local API server and answers with CoreDNS; without
+// them it still runs, on a static inventory and dnsmasq.
+const services = demo ? ['kafka', 'es', 'k8s'] : ['kafka', 'es'];
+const up = run('bash', [script, 'up', ...services]);
 if (up !== 0) process.exit(up);
+if (demo && run('bash', [script, 'install', 'coredns']) !== 0) {
+  process.stderr.write('start: CoreDNS could not be built; the demo falls back to dnsmasq\n');
+}
 const built = run('npx', ['tsc', '-b']);
 if (built !== 0) process.exit(built);
 
-const spool = join(homedir(), '.cache', 'dnsflow', 'spool');
-const args = [
-  join(root, 'packages', 'cli', 'bin', 'dnsflow.js'),
-  'collect',
-  `--spool.dir=${spool}`,
-  ...process.argv.slice(2),
-];
 process.stdout.write(
   [
     '',
-    'dnsflow is running locally:',
-    '  Kafka          127.0.0.1:9092 (topic dns.raw; SASL on 9094)',
-    '  Elasticsearch  http://127.0.0.1:9200',
-    '  collector      capturing DNS on all interfaces (port 53), publishing to dns.raw',
-    '  metrics        http://127.0.0.1:9464/metrics   (try: curl -s :9464/metrics | grep dns_)',
+    'dnsflow runs locally:',
+    '  Kafka          127.0.0.1:9092 (topics dns.raw, dns.enriched, dns.dlq)',
+    '  Elasticsearch  http://127.0.0.1:9200 (data stream logs-dnsflow.dns-default)',
+    `  collector      ${demo ? 'the demo cluster' : "this machine's DNS (port 53, all interfaces)"}, metrics :9464`,
+    '  enricher       Kubernetes identity, metrics :9465',
+    '  indexer        ECS documents into Elasticsearch, metrics :9466',
     '',
-    'Make some DNS traffic (any lookup on this machine) and watch the counters move.',
-    'Extra settings go after --, e.g. npm start -- --capture.interfaces=lo --capture.ports=5353',
-    'Ctrl-C stops the collector (it drains to Kafka or its spool); services stay up:',
-    '  npm run services -- down',
+    'Per-stage settings go after --, e.g. npm start -- --collector.capture.interfaces=eth0',
+    'Ctrl-C stops and drains the pipeline; the services stay up (npm run services -- down).',
     '',
   ].join('\n'),
 );
-// The collector needs CAP_NET_RAW; as a normal user run it with sudo or setcap on node.
-const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+// Capturing needs root or CAP_NET_RAW (as a normal user: sudo, or setcap on node).
+const child = spawn(
+  process.execPath,
+  [join(root, 'packages', 'cli', 'bin', 'dnsflow.js'), 'run', ...args],
+  { stdio: 'inherit', cwd: root },
+);
+// Ctrl-C reaches the child through the terminal's process group; a SIGTERM to this
+// script is passed on.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));

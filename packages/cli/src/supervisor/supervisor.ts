@@ -104,10 +104,18 @@ export class Supervisor {
   private launch(stage: Stage): void {
     stage.timer = undefined;
     stage.startedAt = Date.now();
+    // Its own process group: a Ctrl-C on the terminal reaches only the supervisor, which
+    // then stops the stages in order instead of all at once.
     const child = spawn(process.execPath, stage.spec.argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
+      detached: true,
     });
+    const orphanGuard = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', orphanGuard);
+    child.once('exit', () => process.off('exit', orphanGuard));
     stage.child = child;
     stage.status.pid = child.pid;
     stage.status.exitCode = undefined;
