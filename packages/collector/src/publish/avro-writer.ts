@@ -32,8 +32,6 @@ const STATUS_INDEX: Record<TransactionStatus, number> = {
 export class DnsTransactionV1Writer {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
-  /** Set when a write did not fit; what was written is then garbage. */
-  private overflow = false;
 
   /**
    * Writes `tx` into `buf` from `pos`: the offset after it, or -1 when it did not fit.
@@ -42,7 +40,6 @@ export class DnsTransactionV1Writer {
   write(tx: DnsTransaction, buf: Buffer, pos: number): number {
     this.buf = buf;
     this.pos = pos;
-    this.overflow = false;
     this.long(tx.captureTimeUs);
     this.long(tx.startTimeUs);
     this.nullableLong(tx.endTimeUs);
@@ -101,21 +98,14 @@ export class DnsTransactionV1Writer {
       for (const note of notes) this.string(note);
     }
     this.varint(0);
-    return this.overflow ? -1 : this.pos;
+    // Writes past the end of a typed array do nothing: a record that did not fit is known
+    // by where it would have ended, without a check before every field.
+    return this.pos > buf.length ? -1 : this.pos;
   }
 
   private symbol(index: number): number {
     if (index < 0) throw new RangeError('enum value outside the schema');
     return index;
-  }
-
-  /** Room for `bytes` more, else the overflow flag. */
-  private room(bytes: number): boolean {
-    if (this.overflow || this.pos + bytes > this.buf.length) {
-      this.overflow = true;
-      return false;
-    }
-    return true;
   }
 
   /** An Avro int: rejected unless a 32-bit integer, as avsc rejects it. */
@@ -134,7 +124,6 @@ export class DnsTransactionV1Writer {
 
   /** Zig-zag varint (int and long alike), with avsc's arithmetic for large values. */
   private varint(n: number): void {
-    if (!this.room(10)) return;
     const buf = this.buf;
     let pos = this.pos;
     if (n >= -1073741824 && n < 1073741824) {
@@ -145,16 +134,20 @@ export class DnsTransactionV1Writer {
       }
       buf[pos++] = m;
     } else {
-      let f = n >= 0 ? n * 2 : -n * 2 - 1;
-      for (;;) {
-        const low = f & 0x7f;
-        f /= 128;
-        if (f < 1) {
-          buf[pos++] = low;
-          break;
-        }
-        buf[pos++] = low | 0x80;
+      // |n| >= 2^30: the zig-zag value is at least 2^31, more than 28 bits. avsc divides a
+      // double by 128 per byte; the same bytes come from two 28-bit halves in integers.
+      const f = n >= 0 ? n * 2 : -n * 2 - 1;
+      const lo = f % 0x10000000;
+      let hi = (f - lo) / 0x10000000;
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      buf[pos++] = ((lo >>> 7) & 0x7f) | 0x80;
+      buf[pos++] = ((lo >>> 14) & 0x7f) | 0x80;
+      buf[pos++] = ((lo >>> 21) & 0x7f) | 0x80;
+      while (hi > 0x7f) {
+        buf[pos++] = (hi & 0x7f) | 0x80;
+        hi >>>= 7;
       }
+      buf[pos++] = hi;
     }
     this.pos = pos;
   }
@@ -180,7 +173,6 @@ export class DnsTransactionV1Writer {
   private string(s: string): void {
     if (typeof s !== 'string') throw new TypeError('not a string');
     const n = s.length;
-    if (!this.room(5 + 3 * n)) return;
     const buf = this.buf;
     const start = this.pos;
     if (n < 64) {
@@ -199,7 +191,7 @@ export class DnsTransactionV1Writer {
     const bytes = Buffer.byteLength(s);
     this.varint(bytes);
     if (bytes > 64) {
-      buf.write(s, this.pos, bytes, 'utf8');
+      if (this.pos + bytes <= buf.length) buf.write(s, this.pos, bytes, 'utf8');
       this.pos += bytes;
       return;
     }
@@ -217,7 +209,7 @@ export class DnsTransactionV1Writer {
 
   private boolean(value: boolean): void {
     if (typeof value !== 'boolean') throw new TypeError('not a boolean');
-    if (this.room(1)) this.buf[this.pos++] = value ? 1 : 0;
+    this.buf[this.pos++] = value ? 1 : 0;
   }
 
   private endpoint(e: Endpoint): void {
@@ -257,8 +249,7 @@ export class DnsTransactionV1Writer {
         this.int(o.code);
         if (!Buffer.isBuffer(o.data)) throw new TypeError('not bytes');
         this.varint(o.data.length);
-        if (!this.room(o.data.length)) return;
-        this.buf.set(o.data, this.pos);
+        if (this.pos + o.data.length <= this.buf.length) this.buf.set(o.data, this.pos);
         this.pos += o.data.length;
       }
     }

@@ -60,7 +60,8 @@ export class RecordEncoder {
   private encodeAt(tx: DnsTransaction, start: number): number {
     const body = start + this.header.length;
     if (body > this.slab.length) return -1;
-    this.slab.set(this.header, start);
+    // Ten bytes: a loop costs less than TypedArray#set's call.
+    for (let i = 0; i < this.header.length; i++) this.slab[start + i] = this.header[i] as number;
     if (this.v1 !== null) return this.v1.write(tx, this.slab, body);
     const end = this.codec.writer.type.encode(tx, this.slab, body);
     return end < body ? -1 : end;

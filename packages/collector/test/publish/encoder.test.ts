@@ -73,6 +73,9 @@ describe('RecordEncoder', () => {
       {
         ...tx,
         captureTimeUs: 9007199254740990,
+        endTimeUs: -(2 ** 40) - 3,
+        requestBytes: -1073741825,
+        responseBytes: 1073741824,
         startTimeUs: -5,
         latencyUs: 2 ** 30,
         dnsId: 1073741823,
