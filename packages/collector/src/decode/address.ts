@@ -66,22 +66,27 @@ export function ipv6AddressText(buf: Buffer, offset: number): string {
   return text;
 }
 
+/** The eight groups of the address being formatted. */
+const groups = new Uint16Array(8);
+
 function formatIpv6(buf: Buffer, offset: number): string {
-  const group = (i: number): number => buf.readUInt16BE(offset + 2 * i);
+  for (let i = 0; i < 8; i++) {
+    groups[i] = ((buf[offset + 2 * i] as number) << 8) | (buf[offset + 2 * i + 1] as number);
+  }
   if (
-    group(0) === 0 &&
-    group(1) === 0 &&
-    group(2) === 0 &&
-    group(3) === 0 &&
-    group(4) === 0 &&
-    group(5) === 0xffff
+    groups[0] === 0 &&
+    groups[1] === 0 &&
+    groups[2] === 0 &&
+    groups[3] === 0 &&
+    groups[4] === 0 &&
+    groups[5] === 0xffff
   ) {
     return `::ffff:${buf[offset + 12]}.${buf[offset + 13]}.${buf[offset + 14]}.${buf[offset + 15]}`;
   }
   let runStart = -1;
   let runLen = 0;
   for (let i = 0, start = -1; i <= 8; i++) {
-    if (i < 8 && group(i) === 0) {
+    if (i < 8 && groups[i] === 0) {
       if (start < 0) start = i;
     } else if (start >= 0) {
       if (i - start > runLen) {
@@ -99,8 +104,8 @@ function formatIpv6(buf: Buffer, offset: number): string {
       text += '::';
       i += runLen - 1;
     } else {
-      if (text.length > 0 && !text.endsWith(':')) text += ':';
-      text += group(i).toString(16);
+      if (i > 0 && i !== runStart + runLen) text += ':';
+      text += (groups[i] as number).toString(16);
     }
   }
   return text;

@@ -26,9 +26,13 @@ const latin1Slice: (start: number, end: number) => string =
         scratch,
       )
     : (start, end) => scratch.toString('latin1', start, end);
-/** Bytes of text the last {@link walk} with `text` wrote, and whether all were ASCII. */
+/**
+ * Bytes of text the last {@link walk} with `text` wrote, whether all were ASCII, and
+ * whether any was an uppercase ASCII letter.
+ */
 let textBytes = 0;
 let textAscii = true;
+let textUpper = false;
 
 // Why a walk failed (negative, so they never look like an offset).
 const REFUSED_POINTER = -1;
@@ -52,6 +56,7 @@ function walk(buf: Buffer, offset: number, anyPointer: boolean, text: boolean): 
   let total = 0;
   let n = 0;
   let ascii = true;
+  let upper = false;
   for (;;) {
     if (at >= buf.length) return OVERFLOW;
     const len = buf[at] as number;
@@ -83,6 +88,7 @@ function walk(buf: Buffer, offset: number, anyPointer: boolean, text: boolean): 
       for (let i = at + 1; i < end; i++) {
         const c = buf[i] as number;
         if (c >= 0x80) ascii = false;
+        else if (c >= 0x41 && c <= 0x5a) upper = true;
         scratch[n++] = c;
       }
     }
@@ -90,6 +96,7 @@ function walk(buf: Buffer, offset: number, anyPointer: boolean, text: boolean): 
   }
   textBytes = n;
   textAscii = ascii;
+  textUpper = upper;
   return next;
 }
 
@@ -189,7 +196,9 @@ export class MessageNames {
     }
     this.raw = readNameText(buf, offset);
     this.next = lastRead.next;
-    const text = normaliseName(this.raw);
+    // An ASCII name without capitals or a trailing dot in its text is its normal form.
+    const plain = textAscii && !textUpper && this.raw.charCodeAt(this.raw.length - 1) !== DOT;
+    const text = plain ? this.raw : normaliseName(this.raw);
     if (!lastRead.anyPointer && this.seen < SEEN_NAMES) {
       this.seenAt[this.seen] = offset;
       this.seenText[this.seen++] = text;

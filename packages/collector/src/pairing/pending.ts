@@ -23,9 +23,16 @@ export function transportCode(transport: Transport): number {
   return transport === 'UDP' ? 0 : 1;
 }
 
+/**
+ * Mixes an address text into a hash: its length and its last 12 characters, where the
+ * addresses of one network differ. The key is compared in full on a hit; the hash only
+ * has to spread keys over buckets.
+ */
 function mixText(h: number, text: string): number {
-  let x = h;
-  for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 0x01000193);
+  let x = Math.imul(h ^ text.length, 0x01000193);
+  for (let i = Math.max(0, text.length - 12); i < text.length; i++) {
+    x = Math.imul(x ^ text.charCodeAt(i), 0x01000193);
+  }
   return x;
 }
 
