@@ -246,12 +246,15 @@ k8s_expire() {
 # custom builds: the stock binary also links the AWS, Azure and Google Cloud SDKs (route53,
 # azure, clouddns), which would double a cold build for plugins no test uses.
 COREDNS_VERSION=v1.15.0
-COREDNS_PLUGINS=(autopath bind cache errors forward health hosts k8s_external kubernetes
+# `file` serves the sandbox's demo zone (packages/sandbox).
+COREDNS_PLUGINS=(autopath bind cache errors file forward health hosts k8s_external kubernetes
   loadbalance log loop metrics ready reload rewrite template whoami)
 COREDNS_BIN="$BIN_CACHE/coredns-$COREDNS_VERSION"
+# The plugin list the cached binary was built with: a changed list rebuilds it.
+COREDNS_STAMP="$BIN_CACHE/.coredns-$COREDNS_VERSION.plugins"
 
 coredns_prepare() {
-  [[ -x $COREDNS_BIN ]] && return 0
+  [[ -x $COREDNS_BIN && $(cat "$COREDNS_STAMP" 2>/dev/null) == "${COREDNS_PLUGINS[*]}" ]] && return 0
   command -v go >/dev/null ||
     die "coredns: building CoreDNS $COREDNS_VERSION needs the Go toolchain (go) on PATH"
   local tmp plugin start=$SECONDS goflags="${GOFLAGS:+$GOFLAGS }-mod=mod"
@@ -273,6 +276,7 @@ coredns_prepare() {
     die "coredns: building CoreDNS $COREDNS_VERSION failed (see above)"
   fi
   mv "$tmp/coredns" "$COREDNS_BIN"
+  printf '%s\n' "${COREDNS_PLUGINS[*]}" >"$COREDNS_STAMP"
   rm -rf "$tmp"
   note "coredns: CoreDNS $COREDNS_VERSION built in $((SECONDS - start))s: $COREDNS_BIN"
 }
