@@ -1,52 +1,8 @@
 // The kube-apiserver client lives in packages/sandbox (the demo registers its pods with
 // it too); tests import it from here, beside what only tests do to the server.
 
-export {
-  K8S_URL,
-  K8sApiError,
-  controllerRef,
-  createEndpointSlice,
-  createNamespace,
-  createNode,
-  createPod,
-  createService,
-  createWorkload,
-  deleteNamespace,
-  deleteNode,
-  deletePod,
-  k8sCaPath,
-  k8sRequest,
-  k8sToken,
-  kubeAccessFromStateDir,
-  kubeconfigPath,
-  kubeconfigWithServer,
-  list,
-  servicesStateDir,
-  setPodIps,
-  watch,
-} from '@dnsflow/sandbox';
-export type {
-  Container,
-  EndpointOptions,
-  KubeAccess,
-  KubeObject,
-  ListResult,
-  NodeAddress,
-  ObjectMeta,
-  OwnerReference,
-  Pod,
-  PodOptions,
-  RequestOptions,
-  Service,
-  ServiceOptions,
-  ServicePort,
-  Watch,
-  WatchEvent,
-  WatchEventType,
-  Workload,
-  WorkloadKind,
-  WorkloadOptions,
-} from '@dnsflow/sandbox';
+// The whole sandbox API: the kube client above all.
+export * from '@dnsflow/sandbox';
 
 /** etcd's client URL (its JSON gateway serves the compaction that expires watches). */
 export const ETCD_URL = 'http://127.0.0.1:12379';
