@@ -81,20 +81,25 @@ function u16(buf: Buffer, at: number): number {
   return ((buf[at] as number) << 8) | (buf[at + 1] as number);
 }
 
+/** The header flags of the second 16-bit word of a message. */
+function flagsOf(bits: number): MessageFlags {
+  return {
+    aa: (bits & 0x0400) !== 0,
+    tc: (bits & 0x0200) !== 0,
+    rd: (bits & 0x0100) !== 0,
+    ra: (bits & 0x0080) !== 0,
+    ad: (bits & 0x0020) !== 0,
+    cd: (bits & 0x0010) !== 0,
+  };
+}
+
 function readHeader(buf: Buffer): PartialHeader {
   const bits = u16(buf, 2);
   return {
     id: u16(buf, 0),
     qr: (bits & 0x8000) !== 0,
     opcode: opcodeName((bits >> 11) & 0xf),
-    flags: {
-      aa: (bits & 0x0400) !== 0,
-      tc: (bits & 0x0200) !== 0,
-      rd: (bits & 0x0100) !== 0,
-      ra: (bits & 0x0080) !== 0,
-      ad: (bits & 0x0020) !== 0,
-      cd: (bits & 0x0010) !== 0,
-    },
+    flags: flagsOf(bits),
     rcodeValue: bits & 0xf,
     questionCount: u16(buf, 4),
   };
@@ -104,36 +109,32 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function parseEdns(
-  buf: Buffer,
-  ttlOffset: number,
-  rdata: Buffer,
-): Edns & { extendedRcode: number } {
+/** The extended RCODE bits of the OPT record the last {@link parseEdns} read. */
+let extendedRcode = 0;
+
+/** The OPT record whose TTL field is at `ttlOffset` and RDATA at [start, end). */
+function parseEdns(buf: Buffer, ttlOffset: number, start: number, end: number): Edns {
   // OPT reuses the RR fields (RFC 6891 §6.1.2/§6.1.3): CLASS = UDP payload size,
   // TTL = extended RCODE (8 bits), version (8 bits), flags (16 bits, DO first).
-  const udpSize = buf.readUInt16BE(ttlOffset - 2);
-  const extendedRcode = buf.readUInt8(ttlOffset);
-  const version = buf.readUInt8(ttlOffset + 1);
-  const ednsFlags = buf.readUInt16BE(ttlOffset + 2);
+  const udpSize = u16(buf, ttlOffset - 2);
+  extendedRcode = buf[ttlOffset] as number;
+  const version = buf[ttlOffset + 1] as number;
+  const ednsFlags = u16(buf, ttlOffset + 2);
   const options: EdnsOption[] = [];
   let clientSubnet: string | null = null;
-  let at = 0;
-  while (at + 4 <= rdata.length) {
-    const code = rdata.readUInt16BE(at);
-    const len = rdata.readUInt16BE(at + 2);
-    const data = rdata.subarray(at + 4, Math.min(rdata.length, at + 4 + len));
-    options.push({ code, data: Buffer.from(data) });
+  let at = start;
+  while (at + 4 <= end) {
+    const code = u16(buf, at);
+    const len = u16(buf, at + 2);
+    const dataEnd = Math.min(end, at + 4 + len);
+    // A copy: the record outlives the packet.
+    const data = Buffer.allocUnsafe(dataEnd - at - 4);
+    for (let i = 0; i < data.length; i++) data[i] = buf[at + 4 + i] as number;
+    options.push({ code, data });
     if (code === ECS_OPTION && clientSubnet === null) clientSubnet = clientSubnetText(data);
     at += 4 + len;
   }
-  return {
-    version,
-    udpSize,
-    do: (ednsFlags & 0x8000) !== 0,
-    clientSubnet,
-    options,
-    extendedRcode,
-  };
+  return { version, udpSize, do: (ednsFlags & 0x8000) !== 0, clientSubnet, options };
 }
 
 /** ECS option (RFC 7871 §6): family, source prefix, scope prefix, truncated address. */
@@ -155,32 +156,36 @@ function clientSubnetText(data: Buffer): string | null {
   return null;
 }
 
-interface Sections {
-  answers: ResourceRecord[];
-  authorities: ResourceRecord[];
-  additionals: ResourceRecord[];
-  edns: (Edns & { extendedRcode: number }) | null;
-  error: string | null;
-}
+/**
+ * What the last {@link decodeSections} read (one decode at a time, nothing awaits inside),
+ * so a message costs no result object of its own.
+ */
+const sections = {
+  answers: NO_RECORDS,
+  authorities: NO_RECORDS,
+  additionals: NO_RECORDS,
+  edns: null as Edns | null,
+  error: null as string | null,
+};
 
 /** The names of the message being decoded (one decode at a time: no await inside). */
 const names = new MessageNames();
 
-function decodeSections(buf: Buffer, start: number, counts: [number, number, number]): Sections {
-  const out: Sections = {
-    answers: counts[0] > 0 ? [] : NO_RECORDS,
-    authorities: counts[1] > 0 ? [] : NO_RECORDS,
-    // The OPT record counts in ARCOUNT but is not kept in `additionals`.
-    additionals: counts[2] > 0 ? [] : NO_RECORDS,
-    edns: null,
-    error: null,
-  };
-  const targets = [out.answers, out.authorities, out.additionals];
+const SECTION_NAMES = ['answer', 'authority', 'additional'];
+
+function decodeSections(buf: Buffer, start: number, an: number, ns: number, ar: number): void {
+  sections.answers = an > 0 ? [] : NO_RECORDS;
+  sections.authorities = ns > 0 ? [] : NO_RECORDS;
+  // The OPT record counts in ARCOUNT but is not kept in `additionals`.
+  sections.additionals = ar > 0 ? [] : NO_RECORDS;
+  sections.edns = null;
+  sections.error = null;
+  extendedRcode = 0;
   let offset = start;
   for (let s = 0; s < 3; s++) {
-    const count = Math.min(counts[s] ?? 0, MAX_RECORDS_DECODED);
-    const target = targets[s];
-    if (target === undefined) break;
+    const target =
+      s === 0 ? sections.answers : s === 1 ? sections.authorities : sections.additionals;
+    const count = Math.min(s === 0 ? an : s === 1 ? ns : ar, MAX_RECORDS_DECODED);
     for (let i = 0; i < count; i++) {
       try {
         const owner = names.read(offset);
@@ -194,8 +199,8 @@ function decodeSections(buf: Buffer, start: number, counts: [number, number, num
         if (rdataStart + rdlength > buf.length) throw new Error('RDATA runs past the message');
         offset = rdataStart + rdlength;
         if (type === OPT) {
-          if (s === 2 && out.edns === null) {
-            out.edns = parseEdns(buf, ownerEnd + 4, buf.subarray(rdataStart, offset));
+          if (s === 2 && sections.edns === null) {
+            sections.edns = parseEdns(buf, ownerEnd + 4, rdataStart, offset);
           }
           continue;
         }
@@ -207,13 +212,11 @@ function decodeSections(buf: Buffer, start: number, counts: [number, number, num
           data: rdataText(buf, names, type, rdataStart, rdlength),
         });
       } catch (err) {
-        const section = ['answer', 'authority', 'additional'][s];
-        out.error = `${section} record ${i + 1}: ${errorText(err)}`;
-        return out;
+        sections.error = `${SECTION_NAMES[s]} record ${i + 1}: ${errorText(err)}`;
+        return;
       }
     }
   }
-  return out;
 }
 
 /**
@@ -232,14 +235,15 @@ export function decodeMessage(buf: Buffer): DecodeResult {
       sizeBytes,
     };
   }
-  const header = readHeader(buf);
+  const bits = u16(buf, 2);
+  const questionCount = u16(buf, 4);
   names.reset(buf);
   const answerCount = u16(buf, 6);
   const authorityCount = u16(buf, 8);
   const additionalCount = u16(buf, 10);
   let offset = 12;
   let question: Question | null = null;
-  const qcount = Math.min(header.questionCount, MAX_QUESTIONS_DECODED);
+  const qcount = Math.min(questionCount, MAX_QUESTIONS_DECODED);
   for (let i = 0; i < qcount; i++) {
     try {
       const name = names.read(offset);
@@ -262,49 +266,36 @@ export function decodeMessage(buf: Buffer): DecodeResult {
         status: 'malformed',
         reason: i === 0 ? 'bad_question' : 'trailing_question',
         detail: `question ${i + 1}: ${errorText(err)}`,
-        header,
+        header: readHeader(buf),
         sizeBytes,
       };
     }
   }
-  const sections =
-    header.questionCount > MAX_QUESTIONS_DECODED
-      ? {
-          answers: NO_RECORDS,
-          authorities: NO_RECORDS,
-          additionals: NO_RECORDS,
-          edns: null,
-          error: `${header.questionCount} questions; records not decoded`,
-        }
-      : decodeSections(buf, offset, [answerCount, authorityCount, additionalCount]);
-  const edns = sections.edns;
-  const rcodeValue = header.rcodeValue | ((edns?.extendedRcode ?? 0) << 4);
+  if (questionCount > MAX_QUESTIONS_DECODED) {
+    sections.answers = sections.authorities = sections.additionals = NO_RECORDS;
+    sections.edns = null;
+    sections.error = `${questionCount} questions; records not decoded`;
+    extendedRcode = 0;
+  } else {
+    decodeSections(buf, offset, answerCount, authorityCount, additionalCount);
+  }
   return {
     status: 'ok',
     message: {
-      id: header.id,
-      qr: header.qr,
-      opcode: header.opcode,
-      flags: header.flags,
-      rcodeValue,
+      id: u16(buf, 0),
+      qr: (bits & 0x8000) !== 0,
+      opcode: opcodeName((bits >> 11) & 0xf),
+      flags: flagsOf(bits),
+      rcodeValue: (bits & 0xf) | (extendedRcode << 4),
       question,
-      questionCount: header.questionCount,
+      questionCount,
       answerCount,
       authorityCount,
       additionalCount,
       answers: sections.answers,
       authorities: sections.authorities,
       additionals: sections.additionals,
-      edns:
-        edns === null
-          ? null
-          : {
-              version: edns.version,
-              udpSize: edns.udpSize,
-              do: edns.do,
-              clientSubnet: edns.clientSubnet,
-              options: edns.options,
-            },
+      edns: sections.edns,
       sizeBytes,
       recordsError: sections.error,
     },
