@@ -229,6 +229,36 @@ describe('enricher on the real Kafka', () => {
     expect(await sentBy(second)).toBeGreaterThan(0);
   });
 
+  it('delivers a fetch whose enriched records exceed the broker message limit, uncompressed', async () => {
+    const topics = {
+      input: uniqueName('it-enr-raw'),
+      output: uniqueName('it-enr-out'),
+      deadLetter: uniqueName('it-enr-dlq'),
+    };
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    // One partition, all there before the start: the first fetch is a full 1 MiB of input,
+    // several MiB once enriched, over the broker's default message.max.bytes.
+    const total = 10_000;
+    await produce(kafka, topics.input, records(0, total));
+    const out = await reader(kafka, topics.output);
+    closers.push(out.close);
+    const base = enricherConfig(topics);
+    await start({ ...base, delivery: { ...base.delivery, compression: 'none' } });
+    await eventually(
+      () => Promise.resolve(out.messages.length),
+      (n) => n >= total,
+      60_000,
+    );
+
+    expect(new Set(names(out.messages)).size).toBe(total);
+  });
+
   it('sends a record that is not Avro to the dead-letter topic with the reason and enriches the records after it', async () => {
     const topics = {
       input: uniqueName('it-enr-raw'),

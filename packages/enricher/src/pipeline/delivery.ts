@@ -19,14 +19,43 @@ export interface DeliveryOptions {
   initialRetryTimeMs: number;
 }
 
-function topicMessages(records: readonly OutputRecord[]): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
+/**
+ * Upper bound of one send's uncompressed bytes. The broker refuses a record batch above its
+ * message.max.bytes (1 MiB by default) for good, and one fetched input batch enriched can be
+ * several times that (records grow with identities, and compression may be off), so a
+ * delivery is split into sends below it; they share the one transaction.
+ */
+const MAX_SEND_BYTES = 900 * 1024;
+/** Per-record framing overhead counted toward {@link MAX_SEND_BYTES}. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+function recordBytes(r: OutputRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + r.value.length + (r.key?.length ?? 0);
+  for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + value.length;
+  return bytes;
+}
+
+/** The records grouped by topic, in sends of at most MAX_SEND_BYTES each, order kept. */
+export function sendsOf(records: readonly OutputRecord[]): TopicMessages[][] {
+  const sends: TopicMessages[][] = [];
+  let current = new Map<string, Message[]>();
+  let bytes = 0;
+  const flush = (): void => {
+    if (current.size === 0) return;
+    sends.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    bytes = 0;
+  };
   for (const r of records) {
-    let list = byTopic.get(r.topic);
-    if (!list) byTopic.set(r.topic, (list = []));
+    const size = recordBytes(r);
+    if (bytes + size > MAX_SEND_BYTES && bytes > 0) flush();
+    let list = current.get(r.topic);
+    if (!list) current.set(r.topic, (list = []));
     list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+    bytes += size;
   }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  flush();
+  return sends;
 }
 
 function compressionOf(options: DeliveryOptions): CompressionTypes {
@@ -78,9 +107,9 @@ export class ExactlyOnceDelivery implements Delivery {
     const producer = await this.producerFor(input);
     const transaction = await producer.transaction();
     try {
-      if (records.length > 0) {
+      for (const send of sendsOf(records)) {
         await transaction.sendBatch({
-          topicMessages: topicMessages(records),
+          topicMessages: send,
           compression: compressionOf(this.options),
         });
       }
@@ -184,9 +213,9 @@ export class AtLeastOnceDelivery implements Delivery {
     });
     await this.connected;
     try {
-      if (records.length > 0) {
+      for (const send of sendsOf(records)) {
         await this.producer.sendBatch({
-          topicMessages: topicMessages(records),
+          topicMessages: send,
           acks: -1,
           compression: compressionOf(this.options),
         });
