@@ -27,7 +27,13 @@ export type { RetryReason } from './metrics';
 export { Committer, OffsetTracker } from './offsets';
 export type { Ticket, TopicPartitionOffset } from './offsets';
 export { BulkWriter } from './writer';
-export type { BulkItem, BulkWriterOptions, ItemOutcome, OutcomeHandler } from './writer';
+export type {
+  BulkItem,
+  BulkWriterOptions,
+  ItemOutcome,
+  OutcomeHandler,
+  WrittenItem,
+} from './writer';
 export { startIndexer } from './indexer';
 export type { RunningIndexer } from './indexer';
 export { MIN_ELASTICSEARCH, assertSupportedVersion, runSetup } from './setup';

@@ -60,10 +60,19 @@ export interface BulkWriterOptions {
  * Called once per document when it is done. May return a promise (e.g. a dead-letter send):
  * the document's bytes count against maxInFlightBytes until it settles.
  */
-export type OutcomeHandler<C> = (item: BulkItem<C>, outcome: ItemOutcome) => void | Promise<void>;
+export type OutcomeHandler<C> = (
+  item: WrittenItem<C>,
+  outcome: ItemOutcome,
+) => void | Promise<void>;
+
+/**
+ * A document once serialized: the writer keeps its NDJSON, not the object, so what waits for
+ * Elasticsearch is one string per document (less to hold, less for the GC to trace).
+ */
+export type WrittenItem<C> = Omit<BulkItem<C>, 'document'>;
 
 interface Entry<C> {
-  item: BulkItem<C>;
+  item: WrittenItem<C>;
   /** The action line and the document, NDJSON without the final newline. */
   lines: string;
   bytes: number;
@@ -102,6 +111,7 @@ export class BulkWriter<C> {
   private idleWaiters: (() => void)[] = [];
   private requestFailures = 0;
   private fatal: BulkFatalError | null = null;
+  private refused: { item: BulkItem<C>; lines: string; bytes: number } | null = null;
   private readonly random: () => number;
 
   constructor(
@@ -143,14 +153,28 @@ export class BulkWriter<C> {
    */
   offer(item: BulkItem<C>): boolean {
     if (this.fatal) throw this.fatal;
-    const lines = `${JSON.stringify({ create: { _index: item.index, _id: item.id } })}\n${JSON.stringify(item.document)}`;
-    const bytes = Buffer.byteLength(lines) + 2;
-    if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) return false;
+    // A refused document is offered again as the same object: serialize it once.
+    let serialized = this.refused?.item === item ? this.refused : null;
+    if (!serialized) {
+      const lines = `{"create":{"_index":${JSON.stringify(item.index)},"_id":${JSON.stringify(item.id)}}}\n${JSON.stringify(item.document)}`;
+      serialized = { item, lines, bytes: Buffer.byteLength(lines) + 2 };
+    }
+    const { lines, bytes } = serialized;
+    if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) {
+      this.refused = serialized;
+      return false;
+    }
+    this.refused = null;
     this.bytes += bytes;
     this.docs += 1;
     this.updateGauges();
     if (this.pending.length > 0 && this.pendingBytes + bytes > this.options.maxBytes) this.seal();
-    this.pending.push({ item, lines, bytes, attempts: 0 });
+    this.pending.push({
+      item: { index: item.index, id: item.id, context: item.context },
+      lines,
+      bytes,
+      attempts: 0,
+    });
     this.pendingBytes += bytes;
     if (this.pending.length >= this.options.maxDocs || this.pendingBytes >= this.options.maxBytes) {
       this.seal();
