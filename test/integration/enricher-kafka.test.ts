@@ -9,6 +9,7 @@ import { createKafka, loadConfig } from '@dnsflow/runtime';
 import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
+import { KAFKA_OUTAGE_BROKER, KAFKA_OUTAGE_RELAY, Relay } from '../support/relay';
 import { ROOT, kafkaConfig, testLog, uniqueName } from '../support/services';
 import { record } from '../../packages/enricher/test/runtime-fixtures';
 
@@ -257,6 +258,49 @@ describe('enricher on the real Kafka', () => {
     );
 
     expect(new Set(names(out.messages)).size).toBe(total);
+  });
+
+  it('exactly-once: a Kafka outage in the middle of the stream loses and repeats nothing', async () => {
+    const topics = {
+      input: uniqueName('it-enr-raw'),
+      output: uniqueName('it-enr-out'),
+      deadLetter: uniqueName('it-enr-dlq'),
+    };
+    await createTopics(kafka, topics);
+    const relay = new Relay(Number(KAFKA_OUTAGE_RELAY.split(':')[1]), KAFKA_OUTAGE_BROKER);
+    await relay.restore();
+    closers.push(() => relay.cut());
+    const total = 8000;
+    await produce(kafka, topics.input, records(0, total / 2));
+    const out = await reader(kafka, topics.output);
+    closers.push(out.close);
+    // Only the enricher goes through the relay; the test's own clients keep the broker.
+    const base = enricherConfig(topics);
+    await start({
+      ...base,
+      kafka: { ...base.kafka, brokers: [KAFKA_OUTAGE_RELAY], retries: 2, initialRetryTimeMs: 200 },
+    });
+    await eventually(
+      () => Promise.resolve(out.messages.length),
+      (n) => n >= total / 8,
+      60_000,
+      10,
+    );
+
+    await relay.cut();
+    await produce(kafka, topics.input, records(total / 2, total / 2));
+    await new Promise((r) => setTimeout(r, 5000));
+    await relay.restore();
+    await eventually(
+      () => Promise.resolve(out.messages.length),
+      (n) => n >= total,
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const seen = names(out.messages);
+    expect(new Set(seen).size).toBe(total);
+    expect(seen).toHaveLength(total);
   });
 
   it('sends a record that is not Avro to the dead-letter topic with the reason and enriches the records after it', async () => {
