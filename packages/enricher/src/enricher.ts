@@ -162,6 +162,12 @@ export async function startEnricher(
   let server: MetricsServer | null = null;
   if (config.metrics.enabled) {
     server = await startMetricsServer(registry, config.metrics, log);
+    const consuming = pipeline;
+    server.addCheck('kafka', () =>
+      consuming.failure === null
+        ? { ok: true }
+        : { ok: false, detail: `consumer stopped: ${consuming.failure.message}` },
+    );
     if (informers) {
       const set = informers;
       server.addCheck('kubernetes', () => {

@@ -10,6 +10,8 @@ import type { IdentityProgress, InputPartition, Joiner } from './types';
 export interface RunningPipeline {
   /** Rejects when the consumer stopped on an error it does not recover from. */
   readonly done: Promise<void>;
+  /** Why the consumer stopped for good, once it did. */
+  readonly failure: Error | null;
   readonly processor: BatchProcessor;
   /** Stops fetching, lets running batches finish or give up, closes the producers. */
   stop(): Promise<void>;
@@ -72,10 +74,15 @@ export async function startPipeline(
     log.child({ part: 'batch' }),
   );
 
-  let fail: (err: Error) => void = () => undefined;
-  const done = new Promise<void>((_resolve, reject) => {
-    fail = reject;
+  let failure: Error | null = null;
+  let reject: (err: Error) => void = () => undefined;
+  const done = new Promise<void>((_resolve, rejectDone) => {
+    reject = rejectDone;
   });
+  const fail = (err: Error): void => {
+    failure = err;
+    reject(err);
+  };
   done.catch(() => undefined);
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -124,11 +131,14 @@ export async function startPipeline(
   let stopping: Promise<void> | null = null;
   return {
     done,
+    get failure() {
+      return failure;
+    },
     processor,
     stop(): Promise<void> {
       stopping ??= (async () => {
         await consumer.disconnect();
-        await (exactlyOnce ?? (delivery as AtLeastOnceDelivery)).stop();
+        await delivery.stop();
       })();
       return stopping;
     },
