@@ -173,14 +173,16 @@ export function zeekAnswerText(rr: ResourceRecord): string | null {
         if (replacement === null || flags === null || service === null || regexp === null) {
           return null;
         }
+        // Zeek's script puts regexp and replacement in one field, each only when not
+        // empty: an empty regexp leaves no double space.
+        const target = [regexp.text, nameKey(replacement.name)].filter((t) => t.length > 0);
         return [
           'NAPTR',
           raw.readUInt16BE(0),
           raw.readUInt16BE(2),
           flags.text,
           service.text,
-          regexp.text,
-          nameKey(replacement.name),
+          target.join(' '),
         ].join(' ');
       }
       case 'LOC':

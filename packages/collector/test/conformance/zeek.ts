@@ -111,8 +111,8 @@ function findFile(root: string, name: string): string | null {
 
 /**
  * Loads one Zeek case. The `@TEST-EXEC` lines are followed in order: the last
- * `zeek -r $TRACES/...` before a `btest-diff` of dns.log (or of a `zeek-cut ... < dns.log`
- * extract) names the trace that baseline comes from.
+ * `zeek -r $TRACES/...` before a `btest-diff` of dns.log, or before the `zeek-cut ... <
+ * dns.log` that made the diffed extract, names the trace that baseline comes from.
  */
 export function loadZeekCase(corpus: string, name: string): ZeekCase {
   const dir = join(corpus, 'zeek', name);
@@ -122,8 +122,13 @@ export function loadZeekCase(corpus: string, name: string): ZeekCase {
   const expectations: ZeekExpectation[] = [];
   let trace: string | null = null;
   let zeekArgs: string[] = [];
-  /** Files derived from dns.log by zeek-cut, by output name. */
-  const cutOfDnsLog = new Set<string>(['dns.log']);
+  /**
+   * dns.log and the files zeek-cut derived from it, by name, with the run they come from:
+   * a cut is taken right after its run, and a test may diff it after later runs.
+   */
+  const fromDnsLog = new Map<string, { trace: string | null; zeekArgs: string[] } | null>([
+    ['dns.log', null],
+  ]);
   for (const { words } of execLines(script)) {
     if (words[0] === 'zeek' || words[0] === 'bro') {
       const r = words.findIndex((w) => w === '-r' || /^-[a-zA-Z]*r$/.test(w));
@@ -139,18 +144,20 @@ export function loadZeekCase(corpus: string, name: string): ZeekCase {
     const gt = words.indexOf('>');
     if (words[0] === 'zeek-cut' && lt >= 0 && words[lt + 1] === 'dns.log' && gt >= 0) {
       const out = words[gt + 1];
-      if (out !== undefined) cutOfDnsLog.add(out);
+      if (out !== undefined) fromDnsLog.set(out, { trace, zeekArgs });
       continue;
     }
-    if (words[0] === 'btest-diff' && words[1] !== undefined && cutOfDnsLog.has(words[1])) {
+    if (words[0] === 'btest-diff' && words[1] !== undefined && fromDnsLog.has(words[1])) {
       const baseline = words[1];
+      // dns.log itself is the latest run's.
+      const run = fromDnsLog.get(baseline) ?? { trace, zeekArgs };
       const file = join(baselineDir, baseline);
-      if (trace !== null && existsSync(file)) {
+      if (run.trace !== null && existsSync(file)) {
         expectations.push({
-          pcap: trace,
+          pcap: run.trace,
           baseline,
           log: parseZeekLog(readFileSync(file, 'utf8')),
-          zeekArgs,
+          zeekArgs: run.zeekArgs,
         });
       }
     }
