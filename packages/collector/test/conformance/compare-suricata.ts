@@ -21,6 +21,12 @@ class FrameNumbers {
 }
 
 type Value = Known<string | number | boolean | Caseless | FrameNumbers>;
+
+/** Frame numbers by capture time, and of the frames acknowledging TCP payload. */
+interface FrameIndex {
+  times: Map<number, number[]>;
+  tcpAcked: Map<number, number[]>;
+}
 type EveRecord = Map<string, Value>;
 
 /** What an eve-log output of the case's suricata.yaml writes for DNS. */
@@ -76,9 +82,17 @@ function frameNumbers(frameTimes: Map<number, number[]>, tsUs: number | null): V
 function eveRecords(
   tx: DnsTransaction,
   version: 2 | 3,
-  frameTimes: Map<number, number[]>,
+  frames: FrameIndex,
   mdnsPort: number,
 ): EveRecord[] {
+  // Over TCP Suricata logs a message with the frame that carried it or, when its stream
+  // engine waits for acknowledged data (IDS mode, unless a rule forces inspection), with
+  // the frame that acknowledges it: either may be the one.
+  const frameOf = (tsUs: number | null): Value => {
+    const acked = tsUs === null || tx.transport !== 'TCP' ? undefined : frames.tcpAcked.get(tsUs);
+    if (tsUs === null || acked === undefined) return frameNumbers(frames.times, tsUs);
+    return new FrameNumbers([...(frames.times.get(tsUs) ?? []), ...acked]);
+  };
   const mdns = tx.server.port === mdnsPort || tx.client.port === mdnsPort;
   const p = mdns && version === 3 ? 'mdns' : 'dns';
   const base = (src: 'client' | 'server'): EveRecord => {
@@ -96,7 +110,7 @@ function eveRecords(
       [`${p}.opcode`, opcodeNumber(tx.opcode)],
     ]);
   };
-  const question = (r: EveRecord, caseless: boolean): void => {
+  const question = (r: EveRecord, caseless: boolean, ofQuery: boolean): void => {
     if (tx.question === null) return;
     const name = caseless ? new Caseless(tx.question.nameRaw) : tx.question.nameRaw;
     if (version === 2) {
@@ -105,6 +119,12 @@ function eveRecords(
     } else {
       r.set(`${p}.queries[0].rrname`, name);
       r.set(`${p}.queries[0].rrtype`, tx.question.type);
+      // The record keeps the first question and the query's QDCOUNT: further questions
+      // of the query exist, what they ask is not known.
+      for (let i = 1; ofQuery && i < tx.questionCount && i < 16; i++) {
+        r.set(`${p}.queries[${i}].rrname`, UNKNOWN);
+        r.set(`${p}.queries[${i}].rrtype`, UNKNOWN);
+      }
     }
   };
   const out: EveRecord[] = [];
@@ -123,12 +143,12 @@ function eveRecords(
     for (let i = 0; i <= queries; i++) {
       const r = base('client');
       r.set(`${p}.type`, version === 2 ? 'query' : 'request');
-      question(r, false);
+      question(r, false, true);
       // Header flags of an answered query are not kept (the record has the response's).
       const known = tx.status === 'UNANSWERED' && i === 0;
       r.set(`${p}.flags`, known ? headerFlags(tx, false) : UNKNOWN);
       r.set(`${p}.rd`, known ? tx.flags.rd : UNKNOWN);
-      r.set('pcap_cnt', i === 0 ? frameNumbers(frameTimes, tx.startTimeUs) : UNKNOWN);
+      r.set('pcap_cnt', i === 0 ? frameOf(tx.startTimeUs) : UNKNOWN);
       out.push(r);
     }
   }
@@ -136,7 +156,7 @@ function eveRecords(
     // Suricata 8's v2 logger writes an answer with the flow's (client-to-server) tuple.
     const r = version === 2 ? base('client') : base('server');
     r.set(`${p}.type`, version === 2 ? 'answer' : 'response');
-    question(r, true);
+    question(r, true, tx.status === 'ORPHAN');
     r.set(`${p}.flags`, headerFlags(tx, true));
     r.set(`${p}.qr`, true);
     r.set(`${p}.aa`, tx.flags.aa);
@@ -144,10 +164,7 @@ function eveRecords(
     r.set(`${p}.rd`, tx.flags.rd);
     r.set(`${p}.ra`, tx.flags.ra);
     r.set(`${p}.rcode`, tx.rcode ?? UNKNOWN);
-    r.set(
-      'pcap_cnt',
-      frameNumbers(frameTimes, tx.status === 'ORPHAN' ? tx.startTimeUs : tx.endTimeUs),
-    );
+    r.set('pcap_cnt', frameOf(tx.status === 'ORPHAN' ? tx.startTimeUs : tx.endTimeUs));
     const grouped = new Map<string, number>();
     const sections: Array<[string, DnsTransaction['answers']]> = [
       ['answers', tx.answers],
@@ -309,8 +326,10 @@ export function compareSuricata(
   c: SuricataCase,
   transactions: DnsTransaction[],
   frameTimes: Map<number, number[]>,
+  tcpAcked: Map<number, number[]> = new Map(),
   mdnsPort = 5353,
 ): SuricataComparison {
+  const frames: FrameIndex = { times: frameTimes, tcpAcked };
   const result: SuricataComparison = { compared: 0, differences: [], notCompared: [], partial: [] };
   for (const other of c.others) {
     result.notCompared.push(`check ${other.index + 1}: a ${other.kind} check, not an eve filter`);
@@ -330,7 +349,7 @@ export function compareSuricata(
     let maybe = 0;
     for (const tx of transactions) {
       const qtype = tx.question?.type.toLowerCase() ?? '';
-      for (const record of eveRecords(tx, version, frameTimes, mdnsPort)) {
+      for (const record of eveRecords(tx, version, frames, mdnsPort)) {
         if (output !== undefined) {
           const req = isRequest(record);
           if (req === true && !output.requests) continue;

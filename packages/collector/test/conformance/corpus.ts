@@ -10,6 +10,8 @@ import {
 } from '@dnsflow/collector';
 import { loadConfig } from '@dnsflow/runtime';
 import type { DnsTransaction } from '@dnsflow/schema';
+import { parseIpv4, parseIpv6, newIpResult } from '../../src/decode/ip';
+import { parseLink, type LinkResult } from '../../src/decode/link';
 import { compareSuricata, disabledParsers } from './compare-suricata';
 import { compareZeek } from './compare-zeek';
 import { listSuricataCases, loadSuricataCase, type SuricataCase } from './suricata';
@@ -83,6 +85,54 @@ async function frameTimes(pcap: string): Promise<Map<number, number[]>> {
     // A truncated file: the frames read so far are numbered.
   }
   return times;
+}
+
+/**
+ * Suricata (IDS mode) parses TCP payload once the other side has acknowledged it, so it
+ * logs a DNS message over TCP with the number of the acknowledging frame. Capture time of
+ * each frame that carries TCP payload → the number of the first frame acknowledging all
+ * of it.
+ */
+async function tcpAcknowledgements(pcap: string): Promise<Map<number, number[]>> {
+  const acked = new Map<number, number[]>();
+  const link: LinkResult = { offset: 0, ipVersion: 0 };
+  const ip = newIpResult();
+  const waiting: Array<{ tsUs: number; flow: string; end: number }> = [];
+  let n = 0;
+  try {
+    for await (const frame of readCaptureFile(pcap)) {
+      n++;
+      if (parseLink(frame.linkType, frame.data, link) !== null) continue;
+      const bad =
+        link.ipVersion === 4
+          ? parseIpv4(frame.data, link.offset, ip)
+          : parseIpv6(frame.data, link.offset, ip);
+      const at = ip.payloadOffset;
+      if (bad !== null || ip.fragmented || ip.protocol !== 6 || ip.payloadEnd - at < 20) continue;
+      const bytes = ip.ipVersion === 4 ? 4 : 16;
+      const tcp = ip.payload;
+      const src = `${ip.addrBuf.toString('hex', ip.srcOffset, ip.srcOffset + bytes)}:${tcp.readUInt16BE(at)}`;
+      const dst = `${ip.addrBuf.toString('hex', ip.dstOffset, ip.dstOffset + bytes)}:${tcp.readUInt16BE(at + 2)}`;
+      const ack = tcp.readUInt32BE(at + 8);
+      if (((tcp[at + 13] ?? 0) & 0x10) !== 0) {
+        for (let i = 0; i < waiting.length; i++) {
+          const w = waiting[i]!;
+          // Sequence numbers compare modulo 2^32 (RFC 9293 §3.4).
+          if (w.flow !== `${dst}>${src}` || ((ack - w.end) | 0) < 0) continue;
+          acked.set(w.tsUs, [...(acked.get(w.tsUs) ?? []), n]);
+          waiting.splice(i--, 1);
+        }
+      }
+      const payload = ip.payloadEnd - at - ((tcp[at + 12] ?? 0) >> 4) * 4;
+      if (payload > 0) {
+        const end = (tcp.readUInt32BE(at + 4) + payload) >>> 0;
+        waiting.push({ tsUs: frame.tsUs, flow: `${src}>${dst}`, end });
+      }
+    }
+  } catch {
+    // A truncated file: what was read counts.
+  }
+  return acked;
 }
 
 async function decode(
@@ -209,7 +259,12 @@ async function runSuricata(c: SuricataCase, scope: string | null): Promise<CaseR
     }
   }
   const { transactions, error } = await decode(c.pcap, [...ports], 5000);
-  const r = compareSuricata(c, transactions, await frameTimes(c.pcap));
+  const r = compareSuricata(
+    c,
+    transactions,
+    await frameTimes(c.pcap),
+    await tcpAcknowledgements(c.pcap),
+  );
   const notCompared = [...r.notCompared];
   if (error !== null) notCompared.push(`capture read stopped early: ${error.message}`);
   for (const p of r.partial) notCompared.push(`partly compared: ${p}`);
