@@ -1,4 +1,3 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
   enricherConfigSchema,
   startEnricher,
@@ -6,8 +5,16 @@ import {
   type RunningEnricher,
 } from '@dnsflow/enricher';
 import { createKafka, loadConfig } from '@dnsflow/runtime';
-import { createCodec, type DnsTransaction, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import type { DnsTransaction } from '@dnsflow/schema';
 import { join } from 'node:path';
+import {
+  committedReader,
+  createEnricherTopics,
+  decodeEnriched,
+  produceRecords as produce,
+  questionNames as names,
+  type EnricherTopics,
+} from '../support/enricher';
 import { eventually } from '../support/eventually';
 import { KAFKA_OUTAGE_BROKER, KAFKA_OUTAGE_RELAY, Relay } from '../support/relay';
 import { ROOT, kafkaConfig, testLog, uniqueName } from '../support/services';
@@ -18,30 +25,10 @@ import { record } from '../../packages/enricher/test/runtime-fixtures';
 // dead-letter topic without holding up the records behind it. No Kubernetes source here (the
 // informer tests run `dnsflow enrich` against the real API server): identities are external.
 
-const inputCodec = createCodec<DnsTransaction>('DnsTransaction');
-const outputCodec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
-const PARTITIONS = 3;
-
-interface Topics {
-  input: string;
-  output: string;
-  deadLetter: string;
-}
-
-async function createTopics(kafka: Kafka, topics: Topics): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function enricherConfig(topics: Topics, overrides: Record<string, unknown> = {}): EnricherConfig {
+function enricherConfig(
+  topics: EnricherTopics,
+  overrides: Record<string, unknown> = {},
+): EnricherConfig {
   const base = loadConfig(enricherConfigSchema, {
     flags: [
       `--topics.input=${topics.input}`,
@@ -65,58 +52,10 @@ function records(first: number, count: number): DnsTransaction[] {
   });
 }
 
-async function produce(kafka: Kafka, topic: string, values: (DnsTransaction | Buffer)[]) {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < values.length; i += 500) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: values
-          .slice(i, i + 500)
-          .map((v) =>
-            Buffer.isBuffer(v)
-              ? { key: 'poison', value: v }
-              : { key: v.client.ip, value: inputCodec.encode(v) },
-          ),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** A read_committed reader of a topic from the beginning; `messages` grows as they arrive. */
-async function reader(kafka: Kafka, topic: string) {
-  const messages: KafkaMessage[] = [];
-  const consumer = kafka.consumer({
-    groupId: uniqueName('it-enricher-read'),
-    readUncommitted: false,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      messages.push(message);
-      return Promise.resolve();
-    },
-  });
-  return { messages, close: () => consumer.disconnect() };
-}
-
 /** Records an enricher delivered to the output topic. */
 async function sentBy(enricher: RunningEnricher): Promise<number> {
   const metric = await enricher.registry.getSingleMetric('dnsflow_enricher_sent_total')?.get();
   return metric?.values[0]?.value ?? 0;
-}
-
-function names(messages: readonly KafkaMessage[]): string[] {
-  return messages.map((m) => {
-    const decoded = outputCodec.decode(m.value ?? Buffer.alloc(0));
-    if (decoded.status !== 'ok') throw decoded.error;
-    return decoded.value.transaction.question?.name ?? '';
-  });
 }
 
 describe('enricher on the real Kafka', () => {
@@ -143,35 +82,21 @@ describe('enricher on the real Kafka', () => {
   it.each(['exactly-once', 'at-least-once'] as const)(
     '%s: every record arrives across a restart in the middle of the stream',
     async (mode) => {
-      const topics = {
-        input: uniqueName('it-enr-raw'),
-        output: uniqueName('it-enr-out'),
-        deadLetter: uniqueName('it-enr-dlq'),
-      };
-      await createTopics(kafka, topics);
+      const topics = await createEnricherTopics(kafka, 3);
       const base = enricherConfig(topics);
       const config = { ...base, delivery: { ...base.delivery, mode } };
       const total = 6000;
       await produce(kafka, topics.input, records(0, total / 2));
-      const out = await reader(kafka, topics.output);
+      const out = await committedReader(kafka, topics.output);
       closers.push(out.close);
 
       const first = await start(config);
       // Stopped while it works through the first half; the second half comes meanwhile.
-      await eventually(
-        () => Promise.resolve(out.messages.length),
-        (n) => n >= total / 8,
-        60_000,
-        10,
-      );
+      await out.waitFor(total / 8, 60_000, 10);
       await stop(first);
       await produce(kafka, topics.input, records(total / 2, total / 2));
       const second = await start(config);
-      await eventually(
-        () => Promise.resolve(out.messages.length),
-        (n) => n >= total,
-        90_000,
-      );
+      await out.waitFor(total, 90_000);
       // Extras would show up within a moment.
       await new Promise((r) => setTimeout(r, 2000));
 
@@ -183,31 +108,22 @@ describe('enricher on the real Kafka', () => {
       expect(await sentBy(second)).toBeGreaterThanOrEqual(total / 2);
       // Transactions: not one record twice. At least once: repeats are allowed, losses are not.
       if (mode === 'exactly-once') expect(seen.length).toBe(total);
-      const sample = outputCodec.decode(out.messages[0]!.value!);
-      expect(sample.status === 'ok' && sample.value.server?.kind).toBe('EXTERNAL');
-      expect(sample.status === 'ok' && sample.value.domain?.topLevelDomain).toBe('test');
+      const sample = decodeEnriched(out.messages[0]!);
+      expect(sample.server?.kind).toBe('EXTERNAL');
+      expect(sample.domain?.topLevelDomain).toBe('test');
     },
   );
 
   it('exactly-once: a second instance joining mid-stream (rebalance) neither loses nor repeats a record', async () => {
-    const topics = {
-      input: uniqueName('it-enr-raw'),
-      output: uniqueName('it-enr-out'),
-      deadLetter: uniqueName('it-enr-dlq'),
-    };
-    await createTopics(kafka, topics);
+    const topics = await createEnricherTopics(kafka, 3);
     const config = enricherConfig(topics);
     const total = 6000;
     await produce(kafka, topics.input, records(0, total / 2));
-    const out = await reader(kafka, topics.output);
+    const out = await committedReader(kafka, topics.output);
     closers.push(out.close);
 
     const first = await start(config);
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= total / 2,
-      60_000,
-    );
+    await out.waitFor(total / 2, 60_000);
     // Same group, same transactional ids: the partitions are shared out between the two.
     const second = await start(config);
     // The rest arrives in a trickle, during and after the rebalance.
@@ -215,11 +131,7 @@ describe('enricher on the real Kafka', () => {
       await produce(kafka, topics.input, records(total / 2 + (i * total) / 20, total / 20));
       await new Promise((r) => setTimeout(r, 500));
     }
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= total,
-      90_000,
-    );
+    await out.waitFor(total, 90_000);
     await new Promise((r) => setTimeout(r, 2000));
 
     const seen = names(out.messages);
@@ -231,48 +143,28 @@ describe('enricher on the real Kafka', () => {
   });
 
   it('delivers a fetch whose enriched records exceed the broker message limit, uncompressed', async () => {
-    const topics = {
-      input: uniqueName('it-enr-raw'),
-      output: uniqueName('it-enr-out'),
-      deadLetter: uniqueName('it-enr-dlq'),
-    };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    const topics = await createEnricherTopics(kafka, 1);
     // One partition, all there before the start: the first fetch is a full 1 MiB of input,
     // several MiB once enriched, over the broker's default message.max.bytes.
     const total = 10_000;
     await produce(kafka, topics.input, records(0, total));
-    const out = await reader(kafka, topics.output);
+    const out = await committedReader(kafka, topics.output);
     closers.push(out.close);
     const base = enricherConfig(topics);
     await start({ ...base, delivery: { ...base.delivery, compression: 'none' } });
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= total,
-      60_000,
-    );
+    await out.waitFor(total, 60_000);
 
     expect(new Set(names(out.messages)).size).toBe(total);
   });
 
   it('exactly-once: a Kafka outage in the middle of the stream loses and repeats nothing', async () => {
-    const topics = {
-      input: uniqueName('it-enr-raw'),
-      output: uniqueName('it-enr-out'),
-      deadLetter: uniqueName('it-enr-dlq'),
-    };
-    await createTopics(kafka, topics);
+    const topics = await createEnricherTopics(kafka, 3);
     const relay = new Relay(Number(KAFKA_OUTAGE_RELAY.split(':')[1]), KAFKA_OUTAGE_BROKER);
     await relay.restore();
     closers.push(() => relay.cut());
     const total = 8000;
     await produce(kafka, topics.input, records(0, total / 2));
-    const out = await reader(kafka, topics.output);
+    const out = await committedReader(kafka, topics.output);
     closers.push(out.close);
     // Only the enricher goes through the relay; the test's own clients keep the broker.
     const base = enricherConfig(topics);
@@ -280,22 +172,13 @@ describe('enricher on the real Kafka', () => {
       ...base,
       kafka: { ...base.kafka, brokers: [KAFKA_OUTAGE_RELAY], retries: 2, initialRetryTimeMs: 200 },
     });
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= total / 8,
-      60_000,
-      10,
-    );
+    await out.waitFor(total / 8, 60_000, 10);
 
     await relay.cut();
     await produce(kafka, topics.input, records(total / 2, total / 2));
     await new Promise((r) => setTimeout(r, 5000));
     await relay.restore();
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= total,
-      120_000,
-    );
+    await out.waitFor(total, 120_000);
     await new Promise((r) => setTimeout(r, 2000));
 
     const seen = names(out.messages);
@@ -304,23 +187,12 @@ describe('enricher on the real Kafka', () => {
   });
 
   it('sends a record that is not Avro to the dead-letter topic with the reason and enriches the records after it', async () => {
-    const topics = {
-      input: uniqueName('it-enr-raw'),
-      output: uniqueName('it-enr-out'),
-      deadLetter: uniqueName('it-enr-dlq'),
-    };
     // One partition, so the poison record sits in the middle of the very records it must not stop.
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    const topics = await createEnricherTopics(kafka, 1);
     const poison = Buffer.from('{"not":"avro"}');
     await produce(kafka, topics.input, [...records(0, 5), poison, ...records(5, 5)]);
-    const out = await reader(kafka, topics.output);
-    const dlq = await reader(kafka, topics.deadLetter);
+    const out = await committedReader(kafka, topics.output);
+    const dlq = await committedReader(kafka, topics.deadLetter);
     closers.push(out.close, dlq.close);
 
     const enricher = await start(enricherConfig(topics));
@@ -348,12 +220,7 @@ describe('enricher on the real Kafka', () => {
   });
 
   it('joins records with the identities of an inventory file when there is no Kubernetes API', async () => {
-    const topics = {
-      input: uniqueName('it-enr-raw'),
-      output: uniqueName('it-enr-out'),
-      deadLetter: uniqueName('it-enr-dlq'),
-    };
-    await createTopics(kafka, topics);
+    const topics = await createEnricherTopics(kafka, 3);
     const at = Date.now() * 1000;
     await produce(kafka, topics.input, [
       {
@@ -362,28 +229,17 @@ describe('enricher on the real Kafka', () => {
       },
       record('192.0.2.10', '203.0.113.1', 'edge.example.com', at),
     ]);
-    const out = await reader(kafka, topics.output);
+    const out = await committedReader(kafka, topics.output);
     closers.push(out.close);
     await start({
       ...enricherConfig(topics),
       inventoryFile: join(ROOT, 'test', 'fixtures', 'enricher-inventory.yaml'),
     });
-    await eventually(
-      () => Promise.resolve(out.messages.length),
-      (n) => n >= 2,
-      60_000,
-    );
+    await out.waitFor(2, 60_000);
 
-    const byName = new Map(
-      out.messages.map((m) => {
-        const decoded = outputCodec.decode(m.value!);
-        if (decoded.status !== 'ok') throw decoded.error;
-        return [decoded.value.transaction.question?.name, decoded.value] as const;
-      }),
-    );
-    const fromPod = byName.get('ledger.example.com');
-    const fromNode = byName.get('edge.example.com');
-    expect(fromPod!.client).toMatchObject({
+    const fromPod = await out.get('ledger.example.com');
+    const fromNode = await out.get('edge.example.com');
+    expect(fromPod.client).toMatchObject({
       kind: 'POD',
       namespace: 'finance',
       pod: 'billing-batch',
@@ -392,17 +248,17 @@ describe('enricher on the real Kafka', () => {
       workloadKind: 'CronJob',
       workloadName: 'billing',
     });
-    expect(fromPod!.server).toMatchObject({
+    expect(fromPod.server).toMatchObject({
       kind: 'SERVICE',
       namespace: 'infra',
       service: 'resolver',
     });
-    expect(fromPod!.answeredBy).toMatchObject({
+    expect(fromPod.answeredBy).toMatchObject({
       kind: 'POD',
       pod: 'resolver-0',
       service: 'resolver',
     });
-    expect(fromNode!.client).toMatchObject({ kind: 'NODE', node: 'edge-1' });
-    expect(fromNode!.server?.kind).toBe('EXTERNAL');
+    expect(fromNode.client).toMatchObject({ kind: 'NODE', node: 'edge-1' });
+    expect(fromNode.server?.kind).toBe('EXTERNAL');
   });
 });

@@ -3,15 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka } from '@dnsflow/runtime';
-import {
-  createCodec,
-  type DnsTransaction,
-  type EnrichedDnsTransaction,
-  type K8sIdentity,
-} from '@dnsflow/schema';
+import type { DnsTransaction, K8sIdentity } from '@dnsflow/schema';
 import { record } from '../../packages/enricher/test/runtime-fixtures';
+import {
+  committedReader,
+  createEnricherTopics,
+  produceRecords,
+  questionNames,
+  type CommittedReader,
+  type EnricherTopics,
+} from '../support/enricher';
 import { eventually } from '../support/eventually';
 import {
   K8S_URL,
@@ -36,8 +38,6 @@ import { ROOT, kafkaConfig, testLog, uniqueName } from '../support/services';
 // ends as of each record's time, pod churn, a watch cut off and its history compacted (410
 // Gone, re-list) while records wait for the informers, and exactly-once across a kill -9.
 
-const inputCodec = createCodec<DnsTransaction>('DnsTransaction');
-const outputCodec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
 const BIN = join(ROOT, 'packages', 'cli', 'bin', 'dnsflow.js');
 
 /** Builds the CLI the processes run (incremental: quick when nothing changed). */
@@ -121,32 +121,7 @@ class EnricherProcess {
   }
 }
 
-interface Topics {
-  input: string;
-  output: string;
-  deadLetter: string;
-}
-
-async function createTopics(kafka: Kafka, partitions: number): Promise<Topics> {
-  const topics = {
-    input: uniqueName('it-enrk-raw'),
-    output: uniqueName('it-enrk-out'),
-    deadLetter: uniqueName('it-enrk-dlq'),
-  };
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-  return topics;
-}
-
-function topicFlags(topics: Topics): string[] {
+function topicFlags(topics: EnricherTopics): string[] {
   return [
     `--topics.input=${topics.input}`,
     `--topics.output=${topics.output}`,
@@ -155,56 +130,6 @@ function topicFlags(topics: Topics): string[] {
     `--delivery.transactionalIdPrefix=${uniqueName('it-enrk-tx')}`,
     '--log.level=info',
   ];
-}
-
-async function produce(kafka: Kafka, topic: string, records: DnsTransaction[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < records.length; i += 1000) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records
-          .slice(i, i + 1000)
-          .map((r) => ({ key: r.client.ip, value: inputCodec.encode(r) })),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** A read_committed reader of the output topic, indexing records by question name. */
-async function outputReader(kafka: Kafka, topic: string) {
-  const messages: KafkaMessage[] = [];
-  const byName = new Map<string, EnrichedDnsTransaction>();
-  const consumer = kafka.consumer({
-    groupId: uniqueName('it-enrk-read'),
-    readUncommitted: false,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      messages.push(message);
-      const decoded = outputCodec.decode(message.value ?? Buffer.alloc(0));
-      if (decoded.status !== 'ok') throw decoded.error;
-      byName.set(decoded.value.transaction.question?.name ?? '', decoded.value);
-      return Promise.resolve();
-    },
-  });
-  return {
-    messages,
-    /** The enriched record of the query for `name`, once it arrived. */
-    async get(name: string, timeoutMs = 60_000): Promise<EnrichedDnsTransaction> {
-      await eventually(() => Promise.resolve(byName.has(name)), Boolean, timeoutMs, 50);
-      const found = byName.get(name);
-      if (!found) throw new Error(`no enriched record for ${name} within ${timeoutMs} ms`);
-      return found;
-    },
-    close: () => consumer.disconnect(),
-  };
 }
 
 function nowUs(): number {
@@ -232,8 +157,8 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     port: Number(new URL(K8S_URL).port),
   });
   let enricher: EnricherProcess | null = null;
-  let reader: Awaited<ReturnType<typeof outputReader>>;
-  let topics: Topics;
+  let reader: CommittedReader;
+  let topics: EnricherTopics;
 
   beforeAll(async () => {
     buildCli();
@@ -246,8 +171,8 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     writeFileSync(join(dir, 'kubeconfig'), kubeconfig);
     await createNamespace(ns);
     await createNode(nodeName, [nodeIp]);
-    topics = await createTopics(kafka, 1);
-    reader = await outputReader(kafka, topics.output);
+    topics = await createEnricherTopics(kafka, 1);
+    reader = await committedReader(kafka, topics.output);
     enricher = await EnricherProcess.start([
       ...topicFlags(topics),
       '--kubernetes.source=kubeconfig',
@@ -321,7 +246,7 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
       ...record(client, clusterIp, name, at),
       answeredBy: { ip: `${net}.1.4`, port: 53 },
     });
-    await produce(kafka, topics.input, [
+    await produceRecords(kafka, topics.input, [
       toDns(`${net}.1.1`, 'web.q.test'),
       toDns(`${net}.1.2`, 'nightly.q.test'),
       toDns(`${net}.1.3`, 'db.q.test'),
@@ -399,7 +324,7 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     await setPodIps(ns, 'new', [ip], nodeIp);
     await new Promise((r) => setTimeout(r, 500));
     // Produced only now, both of them: the first is a delayed (or replayed) record.
-    await produce(kafka, topics.input, [
+    await produceRecords(kafka, topics.input, [
       record(ip, '192.0.2.53', 'churn-old.q.test', whileOld),
       record(ip, '192.0.2.53', 'churn-new.q.test', nowUs()),
     ]);
@@ -415,7 +340,7 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     await setPodIps(ns, 'leaves', [`${net}.3.2`], nodeIp);
     await new Promise((r) => setTimeout(r, 1500));
     const beforeCut = nowUs();
-    await produce(kafka, topics.input, [
+    await produceRecords(kafka, topics.input, [
       record(`${net}.3.1`, '192.0.2.53', 'stays-before.q.test', beforeCut),
     ]);
     const stayed = await reader.get('stays-before.q.test');
@@ -432,7 +357,7 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     await setPodIps(ns, 'arrives', [`${net}.3.3`], nodeIp);
     await expireWatches();
     const duringCut = nowUs();
-    await produce(kafka, topics.input, [
+    await produceRecords(kafka, topics.input, [
       record(`${net}.3.2`, '192.0.2.53', 'leaves-before.q.test', beforeCut),
       record(`${net}.3.3`, '192.0.2.53', 'arrives.q.test', duringCut),
       record(`${net}.3.1`, '192.0.2.53', 'stays-after.q.test', duringCut),
@@ -462,7 +387,7 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
     ).toBeGreaterThan(relistsBefore);
     // The deletion missed during the cut came with the re-list: the pod is gone from then on
     // (when exactly it went in the gap, nobody told the enricher).
-    await produce(kafka, topics.input, [
+    await produceRecords(kafka, topics.input, [
       record(`${net}.3.2`, '192.0.2.53', 'leaves-after.q.test', nowUs()),
     ]);
     expect((await reader.get('leaves-after.q.test')).client?.pod).toBeNull();
@@ -481,38 +406,31 @@ describe('dnsflow enrich killed in the middle of a stream', () => {
   beforeAll(buildCli);
 
   it('exactly once: a read_committed reader sees every record once after kill -9 and a restart', async () => {
-    const topics = await createTopics(kafka, 3);
-    const flags = [...topicFlags(topics), '--kubernetes.source=none'];
+    const topics = await createEnricherTopics(kafka, 3);
+    // A short session: the killed member leaves the group sooner (the default waits 30 s).
+    const flags = [
+      ...topicFlags(topics),
+      '--kubernetes.source=none',
+      '--consumer.sessionTimeoutMs=6000',
+    ];
     const total = 20_000;
     const t0 = nowUs();
     const records = Array.from({ length: total }, (_, i) =>
       record(`10.9.${(i >> 8) & 0xff}.${i & 0xff}`, '8.8.8.8', `k${i}.test`, t0 + i, i),
     );
-    await produce(kafka, topics.input, records);
-    const reader = await outputReader(kafka, topics.output);
+    await produceRecords(kafka, topics.input, records);
+    const reader = await committedReader(kafka, topics.output);
     try {
       const first = await EnricherProcess.start(flags);
-      await eventually(
-        () => Promise.resolve(reader.messages.length),
-        (n) => n >= total / 5,
-        60_000,
-        20,
-      );
+      await reader.waitFor(total / 5, 60_000, 20);
       await first.stop('SIGKILL');
       const atKill = reader.messages.length;
       const second = await EnricherProcess.start(flags);
-      await eventually(
-        () => Promise.resolve(reader.messages.length),
-        (n) => n >= total,
-        120_000,
-      );
+      await reader.waitFor(total, 120_000);
       await new Promise((r) => setTimeout(r, 2000));
       expect(await second.stop()).toBe(0);
 
-      const names = reader.messages.map((m) => {
-        const decoded = outputCodec.decode(m.value!);
-        return decoded.status === 'ok' ? decoded.value.transaction.question?.name : null;
-      });
+      const names = questionNames(reader.messages);
       expect(atKill).toBeLessThan(total);
       expect(new Set(names).size).toBe(total);
       expect(names).toHaveLength(total);
