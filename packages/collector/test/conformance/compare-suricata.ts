@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DnsTransaction } from '@dnsflow/schema';
 import { parse } from 'yaml';
-import { ipKey, suricataAnswer, UNKNOWN, type Known } from './rdata';
+import { ipKey, suricataAnswers, UNKNOWN, type Known } from './rdata';
 import type { SuricataCase, SuricataFilter } from './suricata';
 
 /** A name Suricata writes as it came on the wire; dnsflow keeps it lowercased. */
@@ -172,24 +172,28 @@ function eveRecords(
       ['additionals', tx.additionals],
     ];
     for (const [section, records] of sections) {
-      records.forEach((rr, i) => {
-        for (const [key, value] of Object.entries(suricataAnswer(rr))) {
-          const caseless = key === 'rrname' || /name$/.test(key);
-          const v = caseless && typeof value === 'string' ? new Caseless(value) : value;
-          r.set(`${p}.${section}[${i}].${key}`, v);
+      let i = 0;
+      for (const rr of records) {
+        for (const entry of suricataAnswers(rr)) {
+          for (const [key, value] of Object.entries(entry)) {
+            const caseless = key === 'rrname' || /name$/.test(key);
+            const v = caseless && typeof value === 'string' ? new Caseless(value) : value;
+            r.set(`${p}.${section}[${i}].${key}`, v);
+          }
+          const rdata = entry.rdata;
+          if (section === 'answers' && rdata !== undefined) {
+            const n = grouped.get(rr.type) ?? 0;
+            grouped.set(rr.type, n + 1);
+            r.set(`${p}.grouped.${rr.type}[${n}]`, rdata);
+          }
+          if (rdata !== undefined && ['CNAME', 'NS', 'PTR', 'MX'].includes(rr.type)) {
+            const v = r.get(`${p}.${section}[${i}].rdata`);
+            if (typeof v === 'string') r.set(`${p}.${section}[${i}].rdata`, new Caseless(v));
+          }
+          i++;
         }
-        const rdata = suricataAnswer(rr).rdata;
-        if (section === 'answers' && rdata !== undefined) {
-          const n = grouped.get(rr.type) ?? 0;
-          grouped.set(rr.type, n + 1);
-          r.set(`${p}.grouped.${rr.type}[${n}]`, rdata);
-        }
-        if (rdata !== undefined && ['CNAME', 'NS', 'PTR', 'MX'].includes(rr.type)) {
-          const v = r.get(`${p}.${section}[${i}].rdata`);
-          if (typeof v === 'string') r.set(`${p}.${section}[${i}].rdata`, new Caseless(v));
-        }
-      });
-      r.set(`${p}.${section}.__len`, records.length);
+      }
+      r.set(`${p}.${section}.__len`, i);
     }
     out.push(r);
     for (let i = 0; i < tx.duplicateResponses; i++) {

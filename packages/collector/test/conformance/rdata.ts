@@ -219,6 +219,22 @@ export type Known<T> = T | typeof UNKNOWN;
  * built from dnsflow's record. Fields Suricata writes from bytes dnsflow only keeps
  * in the generic form are decoded from those bytes.
  */
+/**
+ * The eve answer entries of one record: Suricata writes each character-string of a TXT
+ * (or SPF) record as an entry of its own, every other record as one.
+ */
+export function suricataAnswers(rr: ResourceRecord): Array<Record<string, Known<string | number>>> {
+  if (rr.type !== 'TXT' && rr.type !== 'SPF') return [suricataAnswer(rr)];
+  const strings = characterStrings(rr.data);
+  if (strings.length <= 1) return [suricataAnswer(rr)];
+  return strings.map((text) => ({
+    rrname: rr.name,
+    rrtype: rr.type,
+    ttl: rr.ttl,
+    rdata: suricataBytes(text),
+  }));
+}
+
 export function suricataAnswer(rr: ResourceRecord): Record<string, Known<string | number>> {
   const out: Record<string, Known<string | number>> = {
     rrname: rr.name,
