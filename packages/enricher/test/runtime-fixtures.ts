@@ -1,5 +1,6 @@
 import type { DnsTransaction } from '@dnsflow/schema';
 import type { ApiObject } from '../src/informers/types';
+import { transaction } from './support/kube';
 
 // Small API-server-shaped objects and collector records for the runtime tests.
 
@@ -55,7 +56,7 @@ export function serviceObject(namespace: string, name: string, clusterIP: string
   };
 }
 
-/** A collector record: `client` asks `server` for `name` at `startTimeUs`. */
+/** A collector record: `client` asks `server` for `name` at `startTimeUs` (µs precision). */
 export function record(
   client: string,
   server: string,
@@ -63,37 +64,12 @@ export function record(
   startTimeUs: number,
   dnsId = 1,
 ): DnsTransaction {
-  return {
+  return transaction(new Date(startTimeUs / 1000).toISOString(), client, server, name, {
     captureTimeUs: startTimeUs + 1000,
     startTimeUs,
     endTimeUs: startTimeUs + 500,
     latencyUs: 500,
-    node: 'node-a',
-    iface: 'any',
     client: { ip: client, port: 40000 + (dnsId % 20000) },
-    server: { ip: server, port: 53 },
-    answeredBy: null,
-    transport: 'UDP',
     dnsId: dnsId & 0xffff,
-    opcode: 'QUERY',
-    flags: { aa: false, tc: false, rd: true, ra: true, ad: false, cd: false, do: false },
-    question: { name, nameRaw: name, type: 'A', class: 'IN' },
-    questionCount: 1,
-    rcode: 'NOERROR',
-    rcodeValue: 0,
-    answers: [],
-    answerCount: 0,
-    authorityCount: 0,
-    additionalCount: 0,
-    authorities: [],
-    additionals: [],
-    queryEdns: null,
-    responseEdns: null,
-    requestBytes: 40,
-    responseBytes: 56,
-    status: 'ANSWERED',
-    malformedReason: null,
-    duplicateResponses: 0,
-    notes: [],
-  };
+  });
 }
