@@ -439,3 +439,35 @@ describe('dnsflow enrich killed in the middle of a stream', () => {
     }
   });
 });
+
+describe('dnsflow enrich with bad configuration', () => {
+  beforeAll(buildCli);
+
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'enrich', '--kubernetes.source=none', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  it('exits 2 naming a misspelt key and where it came from, before connecting to anything', () => {
+    const result = run('--delivery.mod=at-least-once');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /delivery\.mod: expected no such key .*\(from flag --delivery\.mod\)/,
+    );
+  });
+
+  it('exits 1 naming the inventory entry that is wrong', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsflow-enrk-inv-'));
+    try {
+      const file = join(dir, 'inventory.yaml');
+      writeFileSync(file, 'pods:\n  - name: web\n    ip: 10.0.0.300\n');
+      const result = run(`--inventoryFile=${file}`);
+      expect(result.status).toBe(1);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/pods\[0\]\.ip/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
