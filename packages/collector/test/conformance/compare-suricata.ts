@@ -93,7 +93,9 @@ function eveRecords(
     if (tsUs === null || acked === undefined) return frameNumbers(frames.times, tsUs);
     return new FrameNumbers([...(frames.times.get(tsUs) ?? []), ...acked]);
   };
-  const mdns = tx.server.port === mdnsPort || tx.client.port === mdnsPort;
+  // Suricata's mDNS parser is UDP's; DNS over TCP on port 5353 is logged as DNS.
+  const mdns =
+    tx.transport === 'UDP' && (tx.server.port === mdnsPort || tx.client.port === mdnsPort);
   const p = mdns && version === 3 ? 'mdns' : 'dns';
   const base = (src: 'client' | 'server'): EveRecord => {
     const from = src === 'client' ? tx.client : (tx.answeredBy ?? tx.server);
