@@ -6,6 +6,7 @@ import { dnsDataStream } from '@dnsflow/schema';
 import { eventually } from '../support/eventually';
 import {
   countDocs,
+  indexerMetric,
   duplicatedIds,
   enrichedRecords,
   produceRecords,
@@ -23,13 +24,6 @@ import { esConfig, testLog } from '../support/services';
 const ES_OUTAGE = 'http://127.0.0.1:9202';
 const TOTAL = 6000;
 const IN_FLIGHT_BYTES = 512 * 1024;
-
-async function metric(indexer: RunningIndexer, name: string, labels: Record<string, string> = {}) {
-  const values = (await indexer.registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 describe('dnsflow index: Elasticsearch down for 60 s mid-stream', () => {
   const names = uniqueIndexerNames('it-outage');
@@ -81,21 +75,24 @@ describe('dnsflow index: Elasticsearch down for 60 s mid-stream', () => {
     // stops pulling, and Kafka keeps the rest (lag grows).
     let maxInFlight = 0;
     while (Date.now() - downAt < 60_000) {
-      maxInFlight = Math.max(maxInFlight, await metric(indexer, 'dnsflow_indexer_inflight_bytes'));
+      maxInFlight = Math.max(
+        maxInFlight,
+        await indexerMetric(indexer, 'dnsflow_indexer_inflight_bytes'),
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
     await producing;
-    const receivedWhileDown = await metric(indexer, 'dnsflow_indexer_received_total');
+    const receivedWhileDown = await indexerMetric(indexer, 'dnsflow_indexer_received_total');
     expect(maxInFlight).toBeGreaterThan(0);
     // One document beyond the bound may be admitted; this fixture's documents are < 8 KB.
     expect(maxInFlight).toBeLessThanOrEqual(IN_FLIGHT_BYTES + 8192);
     expect(receivedWhileDown).toBeLessThan(TOTAL);
-    expect(await metric(indexer, 'dnsflow_indexer_retries_total')).toBeGreaterThan(0);
+    expect(await indexerMetric(indexer, 'dnsflow_indexer_retries_total')).toBeGreaterThan(0);
 
     await servicesAsync('up', 'es-outage');
     expect(await waitForDocs(es, stream, TOTAL, 180_000)).toBe(TOTAL);
     expect(await duplicatedIds(es, stream)).toEqual([]);
-    expect(await metric(indexer, 'dnsflow_indexer_docs_rejected_total')).toBe(0);
+    expect(await indexerMetric(indexer, 'dnsflow_indexer_docs_rejected_total')).toBe(0);
     // Nothing more arrives later either.
     await new Promise((r) => setTimeout(r, 3000));
     expect(await countDocs(es, stream)).toBe(TOTAL);

@@ -6,6 +6,7 @@ import { dnsDataStream, type EcsDocument, type EnrichedDnsTransaction } from '@d
 import { eventually } from '../support/eventually';
 import {
   countDocs,
+  indexerMetric,
   duplicatedIds,
   enrichedRecords,
   produceRecords,
@@ -20,13 +21,6 @@ import { esConfig, testLog } from '../support/services';
 // searches a user runs (by name, response code, client address, pod, over time).
 
 const N = 3000;
-
-async function metric(indexer: RunningIndexer, name: string, labels: Record<string, string> = {}) {
-  const values = (await indexer.registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 describe('dnsflow index: enriched records into Elasticsearch', () => {
   const names = uniqueIndexerNames('it-index');
@@ -60,13 +54,13 @@ describe('dnsflow index: enriched records into Elasticsearch', () => {
     indexer = await startIndexer(config, testLog);
     expect(await waitForDocs(es, stream, N)).toBe(N);
     expect(await duplicatedIds(es, stream)).toEqual([]);
-    expect(await metric(indexer, 'dnsflow_indexer_docs_indexed_total', { result: 'created' })).toBe(
-      N,
-    );
-    expect(await metric(indexer, 'dnsflow_indexer_received_total')).toBe(N);
+    expect(
+      await indexerMetric(indexer, 'dnsflow_indexer_docs_indexed_total', { result: 'created' }),
+    ).toBe(N);
+    expect(await indexerMetric(indexer, 'dnsflow_indexer_received_total')).toBe(N);
     // Lag comes from Kafka's committed offsets: zero once every document was acknowledged.
     const lag = await eventually(
-      () => metric(indexer!, 'dnsflow_indexer_consumer_lag'),
+      () => indexerMetric(indexer!, 'dnsflow_indexer_consumer_lag'),
       (n) => n === 0,
       30_000,
     );
@@ -82,7 +76,7 @@ describe('dnsflow index: enriched records into Elasticsearch', () => {
     // The same group again finds nothing left to read: the offsets were committed.
     indexer = await startIndexer(config, testLog);
     await new Promise((r) => setTimeout(r, 5000));
-    expect(await metric(indexer, 'dnsflow_indexer_received_total')).toBe(0);
+    expect(await indexerMetric(indexer, 'dnsflow_indexer_received_total')).toBe(0);
     expect(await countDocs(es, stream)).toBe(N);
     await indexer.stop();
     indexer = null;

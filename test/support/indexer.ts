@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import type { IHeaders, Kafka } from 'kafkajs';
-import { indexerConfigSchema, type IndexerConfig } from '@dnsflow/indexer';
+import { indexerConfigSchema, type IndexerConfig, type RunningIndexer } from '@dnsflow/indexer';
 import { createCodec, latestSchema, type EnrichedDnsTransaction } from '@dnsflow/schema';
 import { eventually } from './eventually';
 import { ROOT, uniqueName } from './services';
@@ -236,4 +236,16 @@ export function buildCli(): string {
     throw new Error('packages/cli did not build: run npx tsc -b packages/cli');
   }
   return join(ROOT, 'packages', 'cli', 'bin', 'dnsflow.js');
+}
+
+/** Sum of an indexer metric over the label sets that match `labels`. */
+export async function indexerMetric(
+  indexer: RunningIndexer,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const values = (await indexer.registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }
