@@ -5,9 +5,9 @@
 // count is within what the known fields allow.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DnsTransaction } from '@dnsflow/schema';
+import type { DnsTransaction, ResourceRecord } from '@dnsflow/schema';
 import { parse } from 'yaml';
-import { ipKey, suricataAnswers, UNKNOWN, type Known } from './rdata';
+import { characterStrings, ipKey, suricataAnswers, UNKNOWN, type Known } from './rdata';
 import type { SuricataCase, SuricataFilter } from './suricata';
 
 /** A name Suricata writes as it came on the wire; dnsflow keeps it lowercased. */
@@ -78,6 +78,29 @@ function frameNumbers(frameTimes: Map<number, number[]>, tsUs: number | null): V
   return new FrameNumbers(frameTimes.get(tsUs) ?? []);
 }
 
+/**
+ * An answer as Suricata's mDNS records write it: the type in lowercase, the data under a
+ * key named after the type, a TXT record's character-strings as a list (compared as
+ * their comma-joined text).
+ */
+function mdnsAnswer(rr: ResourceRecord): Record<string, Known<string | number>> {
+  const type = rr.type.toLowerCase();
+  const out: Record<string, Known<string | number>> = {
+    rrname: rr.name,
+    rrtype: type,
+    ttl: rr.ttl,
+  };
+  if (rr.type === 'TXT') {
+    out.txt = characterStrings(rr.data)
+      .map((b) => b.toString('utf8'))
+      .join(',');
+  } else {
+    const rdata = suricataAnswers(rr)[0]?.rdata;
+    if (rdata !== undefined) out[type] = rdata;
+  }
+  return out;
+}
+
 /** The eve records Suricata would write for one transaction's messages. */
 function eveRecords(
   tx: DnsTransaction,
@@ -120,7 +143,8 @@ function eveRecords(
       r.set(`${p}.rrtype`, tx.question.type);
     } else {
       r.set(`${p}.queries[0].rrname`, name);
-      r.set(`${p}.queries[0].rrtype`, tx.question.type);
+      // Suricata's mDNS records write types in lowercase.
+      r.set(`${p}.queries[0].rrtype`, mdns ? tx.question.type.toLowerCase() : tx.question.type);
       // The record keeps the first question and the query's QDCOUNT: further questions
       // of the query exist, what they ask is not known.
       for (let i = 1; ofQuery && i < tx.questionCount && i < 16; i++) {
@@ -176,9 +200,10 @@ function eveRecords(
     for (const [section, records] of sections) {
       let i = 0;
       for (const rr of records) {
-        for (const entry of suricataAnswers(rr)) {
+        for (const entry of mdns ? [mdnsAnswer(rr)] : suricataAnswers(rr)) {
           for (const [key, value] of Object.entries(entry)) {
-            const caseless = key === 'rrname' || /name$/.test(key);
+            // Names are normalised in dnsflow's records; Suricata writes them as sent.
+            const caseless = key === 'rrname' || /name$/.test(key) || /^(ptr|cname|ns)$/.test(key);
             const v = caseless && typeof value === 'string' ? new Caseless(value) : value;
             r.set(`${p}.${section}[${i}].${key}`, v);
           }
