@@ -93,6 +93,16 @@ function endpointsMatch(log: ZeekLog, row: ZeekRow, tx: DnsTransaction, ordered:
   );
 }
 
+/**
+ * The query Zeek logs for a transaction: its question, or for a response without one (an
+ * mDNS announcement) the owner of the first answer, which Zeek's DNS script takes as the
+ * query when it has none.
+ */
+function zeekQuery(tx: DnsTransaction): string | null {
+  if (tx.question !== null) return tx.question.name;
+  return tx.status === 'ORPHAN' ? (tx.answers[0]?.name ?? null) : null;
+}
+
 function keyMatches(log: ZeekLog, row: ZeekRow, tx: DnsTransaction, status: Status | null) {
   const proto = cell(log, row, 'proto');
   if (proto !== null && proto.toUpperCase() !== tx.transport) return false;
@@ -100,8 +110,8 @@ function keyMatches(log: ZeekLog, row: ZeekRow, tx: DnsTransaction, status: Stat
   if (id !== null && Number(id) !== tx.dnsId) return false;
   if ('query' in row) {
     const q = cell(log, row, 'query');
-    const ours = tx.question === null ? null : nameKey(tx.question.name);
-    if ((q === null ? null : nameKey(q)) !== ours) return false;
+    const ours = zeekQuery(tx);
+    if ((q === null ? null : nameKey(q)) !== (ours === null ? null : nameKey(ours))) return false;
   }
   const qtype = cell(log, row, 'qtype_name');
   if (qtype !== null && tx.question !== null && zeekType(qtype) !== tx.question.type) return false;
