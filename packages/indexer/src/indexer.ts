@@ -173,6 +173,17 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
       }
       payload.resolveOffset(message.offset);
     }
+    // A batch can end in records the consumer never sees: transaction commit markers (the
+    // enricher writes in transactions) or aborted records. Their offsets are done as soon as
+    // everything before them is, so the committed position moves past them as a Java
+    // consumer's would, and a caught-up group shows no lag.
+    const last = batch.lastOffset();
+    const lastMessage = batch.messages[batch.messages.length - 1]?.offset;
+    if (!halted() && lastMessage !== undefined && BigInt(last) > BigInt(lastMessage)) {
+      tracker.done(tracker.take(batch.topic, batch.partition, last));
+      payload.resolveOffset(last);
+      void committer.request();
+    }
     await payload.heartbeat();
   };
 
