@@ -15,6 +15,7 @@ import { createPipeline } from './pipeline';
 import { RecordEncoder } from './publish/encoder';
 import { Publisher, type ProducerLike } from './publish/publisher';
 import { Spool } from './publish/spool';
+import { loadWorkloadMap } from './workloads';
 
 /** Per-interface counters libpcap keeps (pcap_stats). */
 export interface InterfaceStats {
@@ -63,9 +64,13 @@ export async function startCollector(
   log: Logger,
 ): Promise<RunningCollector> {
   const registry = createRegistry('collector');
+  const workloadsFile = config.dnsMetrics.workloadsFile;
   const metrics = new CollectorMetrics(registry, {
     dnsPrefix: config.dnsMetrics.prefix,
     sourceContext: config.dnsMetrics.sourceContext,
+    ...(config.dnsMetrics.sourceContext === 'workload' && workloadsFile !== undefined
+      ? { workloads: loadWorkloadMap(workloadsFile) }
+      : {}),
   });
   const encoder = new RecordEncoder(createCodec<DnsTransaction>('DnsTransaction'));
   const kafka = createKafka(config.kafka, log);

@@ -100,7 +100,17 @@ export const collectorConfigSchema = z.strictObject({
   dnsMetrics: z
     .strictObject({
       prefix: z.string().default('dnsflow_'),
-      sourceContext: z.enum(['none', 'ip']).default('none'),
+      /**
+       * The `source` label of the DNS metrics: none, the client address, or the client's
+       * `namespace/workload` from `workloadsFile`.
+       */
+      sourceContext: z.enum(['none', 'ip', 'workload']).default('none'),
+      /** JSON map of `namespace/workload` → addresses/CIDRs (see workloads.ts). */
+      workloadsFile: z.string().min(1).optional(),
+    })
+    .refine((m) => m.sourceContext !== 'workload' || m.workloadsFile !== undefined, {
+      message: 'a JSON workload map file (sourceContext workload reads one)',
+      path: ['workloadsFile'],
     })
     .prefault({}),
   metrics: metricsConfigSchema.prefault({}),

@@ -100,3 +100,22 @@ function captureHint(
       return `check the interface and the capture settings; ${CAPABILITY_HINT}`;
   }
 }
+
+/**
+ * The workload map file of the `workload` DNS metrics context is missing, not JSON, or
+ * has entries that are not `namespace/workload` → addresses or CIDRs.
+ */
+export class WorkloadMapError extends Error {
+  override readonly name = 'WorkloadMapError';
+  /** The same file gives the same answer until someone fixes it. */
+  readonly retriable = false;
+
+  constructor(
+    readonly path: string,
+    /** What is wrong, entry by entry. */
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`workload map ${path}: ${detail}`, options);
+  }
+}

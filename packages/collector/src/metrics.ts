@@ -4,9 +4,13 @@ import type { PacketDropReason } from './decode/segment';
 import type { MalformedReason } from './dns/message';
 import type { PairingEvents } from './pairing/pairer';
 import type { PublisherEvents } from './publish/publisher';
+import type { WorkloadMap } from './workloads';
 
-/** Which side of a transaction labels the DNS metrics with its address (bounded by pods). */
-export type SourceContext = 'none' | 'ip';
+/**
+ * What labels the DNS metrics with the client: nothing, its address (bounded by pods), or
+ * its workload from a static map (bounded by the map).
+ */
+export type SourceContext = 'none' | 'ip' | 'workload';
 
 export interface CollectorMetricsOptions {
   /**
@@ -14,8 +18,13 @@ export interface CollectorMetricsOptions {
    * Hubble dashboards query (`hubble_dns_queries_total`, ...).
    */
   dnsPrefix: string;
-  /** `ip` adds a `source` label with the client address; never the query name. */
+  /**
+   * `ip` adds a `source` label with the client address, `workload` one with the client's
+   * `namespace/workload` from `workloads`; never the query name.
+   */
   sourceContext: SourceContext;
+  /** Needed for the `workload` context. */
+  workloads?: WorkloadMap;
 }
 
 /** Collector metrics: pipeline counters plus Hubble-compatible DNS metrics. */
@@ -121,7 +130,10 @@ export class CollectorMetrics {
       help: 'Damaged spool bytes skipped during replay (records in them are lost).',
       registers,
     });
-    const ctx = options.sourceContext === 'ip' ? ['source'] : [];
+    if (options.sourceContext === 'workload' && options.workloads === undefined) {
+      throw new TypeError('the workload source context needs a workload map');
+    }
+    const ctx = options.sourceContext === 'none' ? [] : ['source'];
     const d = options.dnsPrefix;
     this.dnsQueries = new Counter({
       name: `${d}dns_queries_total`,
@@ -154,8 +166,7 @@ export class CollectorMetrics {
   transaction(tx: DnsTransaction): void {
     this.transactions.inc({ status: tx.status });
     if (tx.status === 'MALFORMED' && tx.question === null) return;
-    const ctx: Record<string, string> =
-      this.options.sourceContext === 'ip' ? { source: tx.client.ip } : {};
+    const ctx = this.sourceLabel(tx);
     const qtypes = tx.question?.type ?? '';
     const sawQuery = tx.status !== 'ORPHAN';
     const sawResponse = tx.rcode !== null;
@@ -166,6 +177,17 @@ export class CollectorMetrics {
     for (const a of tx.answers) this.dnsResponseTypes.inc({ ...ctx, type: a.type, qtypes });
     if (tx.latencyUs !== null) {
       this.dnsResponseSeconds.observe({ ...ctx, rcode: tx.rcode ?? '' }, tx.latencyUs / 1e6);
+    }
+  }
+
+  private sourceLabel(tx: DnsTransaction): Record<string, string> {
+    switch (this.options.sourceContext) {
+      case 'ip':
+        return { source: tx.client.ip };
+      case 'workload':
+        return { source: this.options.workloads?.lookup(tx.client.ip) ?? '' };
+      default:
+        return {};
     }
   }
 
