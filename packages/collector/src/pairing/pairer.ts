@@ -17,6 +17,7 @@ import {
   NONE,
   pairHash,
   PendingTable,
+  sameEndpoint,
   transportCode,
   WAITING,
 } from './pending';
@@ -74,10 +75,6 @@ const NOOP_EVENTS: PairingEvents = {
   recordsIncomplete: () => undefined,
 };
 
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.port === b.port && a.ip === b.ip;
-}
-
 /** Text key of an alias (a query's copy after NAT): rare, so a string is fine. */
 function aliasKey(transport: number, client: Endpoint, server: Endpoint, id: number): string {
   return `${transport}|${client.ip}|${client.port}|${server.ip}|${server.port}|${id}`;
@@ -102,7 +99,8 @@ function decodeScanned(raw: Buffer): DnsMessage {
  * exactly as it did live.
  *
  * Every message ends up in exactly one emitted record: ANSWERED, UNANSWERED (timeout,
- * eviction, end of input), ORPHAN or MALFORMED. Memory is bounded by `maxPending`.
+ * eviction, end of input), ORPHAN or MALFORMED. Memory is bounded by `maxPending` and
+ * `maxPendingBytes`.
  */
 export class Pairer {
   private readonly table: PendingTable;

@@ -78,7 +78,8 @@ function unlink(head: Int32Array, next: Int32Array, bucket: number, s: number): 
   }
 }
 
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+/** Same address and port. */
+export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && a.ip === b.ip;
 }
 
