@@ -209,4 +209,24 @@ describe('Pairer', () => {
       ['MALFORMED', 400, 'api.example.org'],
     ]);
   });
+
+  it('keeps pairing while the pending table grows past its first columns', () => {
+    const h = harness({ maxPending: 5000 });
+    const clients = Array.from({ length: 3000 }, (_, i) => ({
+      ip: `10.244.${i >> 8}.${i & 255}`,
+      port: 40000 + (i % 7),
+    }));
+    clients.forEach((c, i) => h.pairer.handle(seg(T0 + i, c, serviceIp, query(i % 65536))));
+    expect(h.pairer.pendingCount).toBe(3000);
+    // Answered newest first, so every lookup crosses the rebuilt indexes.
+    for (let i = clients.length - 1; i >= 0; i--) {
+      h.pairer.handle(seg(T0 + 10_000 + i, serviceIp, clients[i]!, answer(i % 65536)));
+    }
+    h.pairer.flush();
+    expect(h.out).toHaveLength(3000);
+    expect(h.out.every((t) => t.status === 'ANSWERED' && t.latencyUs === 10_000)).toBe(true);
+    expect(new Set(h.out.map((t) => `${t.client.ip}:${t.client.port}`)).size).toBe(3000);
+    expect(h.pairer.pendingCount).toBe(0);
+    expect(h.pairer.pendingMemoryBytes).toBe(0);
+  });
 });
