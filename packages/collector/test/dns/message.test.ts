@@ -1,5 +1,5 @@
 import * as dnsPacket from 'dns-packet';
-import { decodeMessage, type DnsMessage } from '../../src/dns/message';
+import { decodeMessage, newMessageScan, scanMessage, type DnsMessage } from '../../src/dns/message';
 
 function decoded(buf: Buffer): DnsMessage {
   const result = decodeMessage(buf);
@@ -195,5 +195,57 @@ describe('record data text', () => {
     const text = result.message.answers[0]?.data ?? '';
     expect(text.endsWith('...(truncated)')).toBe(true);
     expect(text.length).toBeLessThan(4 * 4096 + 2000);
+  });
+});
+
+describe('scanMessage', () => {
+  /** A small deterministic generator, so a failure replays. */
+  function lcg(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 4294967296;
+    };
+  }
+
+  it('accepts exactly what decodeMessage decodes and agrees on incomplete records', () => {
+    const base = dnsPacket.encode({
+      type: 'response',
+      id: 9,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [{ type: 'A', name: 'Www.Example.org' }],
+      answers: [
+        { type: 'CNAME', name: 'www.example.org', ttl: 5, data: 'edge.example.net' },
+        { type: 'A', name: 'edge.example.net', ttl: 5, data: '192.0.2.1' },
+      ],
+      authorities: [{ type: 'NS', name: 'example.org', ttl: 5, data: 'ns.example.org' }],
+    });
+    const random = lcg(7);
+    const scan = newMessageScan();
+    let malformed = 0;
+    let incomplete = 0;
+    for (let n = 0; n < 20000; n++) {
+      // Bytes overwritten with values that matter to names (pointers, lengths) and cuts.
+      const buf = Buffer.from(base.subarray(0, 12 + Math.floor(random() * (base.length - 11))));
+      for (let k = Math.floor(random() * 4); k > 0; k--) {
+        const at = Math.floor(random() * buf.length);
+        const pick = [0, 0xc0, 0xc0 | Math.floor(random() * 64), 12, 63, 64, 0x80, 255];
+        buf[at] = random() < 0.5 ? (pick[Math.floor(random() * pick.length)] ?? 0) : random() * 256;
+      }
+      const decoded = decodeMessage(buf);
+      const scanned = scanMessage(buf, scan);
+      expect(scanned).toBe(decoded.status === 'ok');
+      if (decoded.status !== 'ok') {
+        malformed++;
+        continue;
+      }
+      const m = decoded.message;
+      expect(scan.recordsComplete).toBe(m.recordsError === null);
+      expect([scan.id, scan.qr, scan.hasQuestion]).toEqual([m.id, m.qr, m.question !== null]);
+      if (!scan.recordsComplete) incomplete++;
+    }
+    // The mutations reach every outcome.
+    expect(malformed).toBeGreaterThan(100);
+    expect(incomplete).toBeGreaterThan(100);
   });
 });
