@@ -162,6 +162,9 @@ export class BulkWriter<C> {
     const { lines, bytes } = serialized;
     if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) {
       this.refused = serialized;
+      // Nothing more can join the pending request until something finishes: send it now
+      // rather than let it wait out flushIntervalMs.
+      this.seal();
       return false;
     }
     this.refused = null;
