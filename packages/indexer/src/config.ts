@@ -115,7 +115,10 @@ export const indexerConfigSchema = z.strictObject({
     .prefault({}),
   bulk: bulkConfigSchema.prefault({}),
   retry: retryConfigSchema.prefault({}),
-  metrics: metricsConfigSchema.prefault({}),
+  // 9464 is the collector's and 9465 the enricher's: all three can share a host.
+  metrics: metricsConfigSchema
+    .extend({ port: z.number().int().min(0).max(65535).default(9466) })
+    .prefault({}),
   log: logConfigSchema.prefault({}),
   shutdown: shutdownConfigSchema.prefault({}),
 });
