@@ -314,7 +314,7 @@ function toSetupError(item: string, privilege: string, err: unknown): SetupError
     });
   }
   if (err instanceof errors.ElasticsearchClientError) {
-    return new SetupError('unreachable', item, `Elasticsearch unreachable: ${err.message}`, {
+    return new SetupError('unreachable', item, `unreachable: ${err.message}`, {
       cause: err,
     });
   }
@@ -349,7 +349,7 @@ async function kafkaStep<T>(item: string, call: () => Promise<T>): Promise<T> {
         cause: err,
       });
     }
-    throw new SetupError('unreachable', item, `Kafka: ${message}`, { cause: err });
+    throw new SetupError('unreachable', item, `unreachable: ${message}`, { cause: err });
   }
 }
 
