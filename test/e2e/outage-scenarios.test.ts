@@ -419,4 +419,8 @@ test("a record's journey: captured = dns.raw = dns.enriched = documents, over 10
     body: JSON.stringify({ query: term('source.kubernetes.pod.name', pod.name) }),
   }).then(async (r) => ((await r.json()) as { count: number }).count);
   expect(fromLoad).toBeGreaterThanOrEqual(10_000);
+  // Every response here answered a query the capture saw: the copies of a response on the
+  // pod's veth, the bridge and the DNS pod's veth, on both sides of the NAT, are one
+  // transaction, never extra "orphan" records.
+  expect(await search(term('dnsflow.status', 'orphan'), 5)).toEqual([]);
 });

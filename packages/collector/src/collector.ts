@@ -53,6 +53,14 @@ export interface RunningCollector {
 }
 
 const TICK_MS = 500;
+/**
+ * Live capture moves pairing time with the wall clock only this far behind it. Packets
+ * reach the pipeline some time after the kernel stamped them (pcap buffers, batches, a busy
+ * event loop); advancing to the wall clock itself would close a transaction's short
+ * duplicate window before the copies of its response from the other interfaces (veth,
+ * bridge, both sides of a NAT) were read, and turn them into orphans.
+ */
+const LIVE_CLOCK_MARGIN_US = 1_000_000;
 
 /**
  * Starts `dnsflow collect`: source → decode → pair → Avro → Kafka (spool when Kafka is
@@ -130,7 +138,7 @@ export async function startCollector(
   }
 
   const tick = setInterval(() => {
-    if (source.live) pipeline.advance(Date.now() * 1000);
+    if (source.live) pipeline.advance(Date.now() * 1000 - LIVE_CLOCK_MARGIN_US);
     metrics.spoolBytes.set(spool.bytes);
     for (const s of source.stats?.() ?? []) {
       metrics.kernelDrops.set({ interface: s.iface, kind: 'kernel' }, s.dropped);
