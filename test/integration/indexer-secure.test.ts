@@ -105,8 +105,8 @@ describe('dnsflow index on Elasticsearch with TLS and an API key', () => {
     es.diagnostic.on('response', (_err, result) => {
       if (result)
         seen.push({
-          request: (result.meta.request.params.headers ?? {}),
-          response: (result.headers ?? {}),
+          request: result.meta.request.params.headers ?? {},
+          response: result.headers ?? {},
         });
     });
     const names = uniqueIndexerNames('it-compat');
