@@ -37,4 +37,19 @@ describe('transactionId', () => {
     });
     expect(new Set([transactionId(a), ...ids]).size).toBe(variants.length + 1);
   });
+
+  it('keeps the ids already indexed: the same record always gets the same _id', () => {
+    // Values from the implementation documents were indexed with; a change here would
+    // index every redelivered record a second time.
+    expect(fixture.map(transactionId)).toEqual([
+      ...new Array<string>(8).fill('yMjASjmOi8lOz_EP89UDwh'),
+      'R0JQSh8SaI3mzbM7hNikjC',
+      '6Ex4lFvrCIgPgEFE0LcXfZ',
+      '_LLLp7h6uUZBYzY0yLMvm7',
+      '7w6uDyK7rg4id3Fg9IULEw',
+    ]);
+    const unanswered = structuredClone(fixture[0]!);
+    unanswered.transaction.endTimeUs = null;
+    expect(transactionId(unanswered)).toBe('UJdHwRjifmeI-GOee1YHnb');
+  });
 });

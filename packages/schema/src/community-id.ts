@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 
 // Community ID v1 flow hash (https://github.com/corelight/community-id-spec): lets a DNS
@@ -25,6 +25,41 @@ function ipBytes(ip: string): Buffer {
   return out;
 }
 
+/**
+ * A dotted-quad IPv4 address as a 32-bit unsigned number, or -1 when `ip` is not one in the
+ * canonical form `isIPv4` accepts (four decimal octets, no leading zeros): those take the
+ * general path. Every indexed document needs a Community ID, and this spares the common case
+ * the split, the array and the Buffer.
+ */
+function ipv4Number(ip: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
+}
+
+/** Reused for every IPv4 flow: the hash is taken before the next call can write into it. */
+const v4Tuple = Buffer.alloc(2 + 4 + 4 + 6);
+
 /** Community ID v1 of a UDP or TCP flow, e.g. `1:LQU9qZlK+B5F3KDmev6m5PMibrg=`. */
 export function communityId(
   transport: keyof typeof PROTOCOLS,
@@ -34,6 +69,20 @@ export function communityId(
   dstPort: number,
   seed = 0,
 ): string {
+  const a4 = ipv4Number(srcIp);
+  const b4 = a4 < 0 ? -1 : ipv4Number(dstIp);
+  if (b4 >= 0) {
+    const swap = a4 > b4 || (a4 === b4 && srcPort > dstPort);
+    const buf = v4Tuple;
+    buf.writeUInt16BE(seed, 0);
+    buf.writeUInt32BE(swap ? b4 : a4, 2);
+    buf.writeUInt32BE(swap ? a4 : b4, 6);
+    buf[10] = PROTOCOLS[transport];
+    buf[11] = 0;
+    buf.writeUInt16BE(swap ? dstPort : srcPort, 12);
+    buf.writeUInt16BE(swap ? srcPort : dstPort, 14);
+    return `1:${hash('sha1', buf, 'base64')}`;
+  }
   let a = ipBytes(srcIp);
   let b = ipBytes(dstIp);
   let ap = srcPort;
@@ -50,5 +99,5 @@ export function communityId(
   off = buf.writeUInt8(0, off);
   off = buf.writeUInt16BE(ap, off);
   buf.writeUInt16BE(bp, off);
-  return `1:${createHash('sha1').update(buf).digest('base64')}`;
+  return `1:${hash('sha1', buf, 'base64')}`;
 }
