@@ -141,12 +141,32 @@ export interface EcsDocument {
 /** ECS version the documents and templates follow. */
 export const ECS_VERSION = '8.17.0';
 
+/** `String(value).padStart(3, '0')`, without the call. */
+function pad3(value: number): string {
+  const text = String(value);
+  return text.length >= 3 ? text : text.length === 2 ? `0${text}` : `00${text}`;
+}
+
+// The date and time to the second, as the last isoMicros call formatted it: a document's
+// timestamps, and consecutive documents', mostly fall in the same second, and toISOString
+// is the expensive part.
+let isoSecond = NaN;
+const MAX_DATE_MS = 8.64e15;
+let isoPrefix = '';
+
 /** Epoch microseconds as an RFC 3339 string with microsecond precision (date_nanos keeps it). */
 export function isoMicros(epochUs: number): string {
   const ms = Math.floor(epochUs / 1000);
   const micros = epochUs - ms * 1000;
-  const pad = micros < 10 ? '00' : micros < 100 ? '0' : '';
-  return `${new Date(ms).toISOString().slice(0, -1)}${pad}${micros}Z`;
+  const second = Math.floor(ms / 1000);
+  // Date's own limit, which the cached second's neighbours could otherwise slip past.
+  if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) throw new RangeError('Invalid time value');
+  if (second !== isoSecond) {
+    // toISOString ends in `.sssZ`; what comes before it is the prefix (6-digit years too).
+    isoPrefix = new Date(ms).toISOString().slice(0, -4);
+    isoSecond = second;
+  }
+  return `${isoPrefix}${pad3(ms - second * 1000)}${pad3(micros)}Z`;
 }
 
 // The mapping runs once per indexed document and was most of the indexer's CPU. Each object

@@ -1,6 +1,6 @@
-import { toEcs } from '../src/index';
+import { isoMicros, toEcs } from '../src/index';
 import type { EnrichedDnsTransaction, K8sIdentity } from '../src/index';
-import { referenceToEcs } from './fixtures/ecs-reference';
+import { isoMicros as referenceIsoMicros, referenceToEcs } from './fixtures/ecs-reference';
 import { fullEnriched } from './fixtures/records';
 
 // toEcs was rewritten for speed; documents already indexed and the NDJSON sent to
@@ -168,6 +168,37 @@ describe('toEcs, rewritten', () => {
     for (const path of optional) {
       expect({ path, present: (present.get(path) ?? 0) > 0 }).toEqual({ path, present: true });
       expect({ path, absent: (present.get(path) ?? 0) < 2000 }).toEqual({ path, absent: true });
+    }
+  });
+
+  it('formats timestamps exactly as before, across seconds, years and odd inputs', () => {
+    const values = [
+      0,
+      1,
+      999,
+      1000,
+      999_999,
+      1_000_000,
+      1_764_000_000_000_001,
+      1_764_000_000_999_999,
+      1_764_000_001_000_000,
+      1_764_000_000_000_001, // back to a second formatted before
+      -1,
+      -1_000_001,
+      // Late 9999 and early 10000 (a six-digit year); beyond 2^53, so whatever double
+      // these land on, which both implementations get alike.
+      253_402_300_799_999 * 1000,
+      253_402_300_800_001 * 1000,
+      1_764_000_000_000_000.5,
+    ];
+    const rnd = prng(42);
+    for (let i = 0; i < 500; i++) values.push(1_764_000_000_000_000 + Math.floor(rnd() * 5e6));
+    for (const value of values) {
+      expect({ value, iso: isoMicros(value) }).toEqual({ value, iso: referenceIsoMicros(value) });
+    }
+    for (const bad of [NaN, 8.64e18 + 1000]) {
+      expect(() => isoMicros(bad)).toThrow(RangeError);
+      expect(() => referenceIsoMicros(bad)).toThrow(RangeError);
     }
   });
 });
