@@ -145,20 +145,13 @@ async function directLatencies(count) {
 
 async function main() {
   const kube = sandbox.kubeAccessFromStateDir();
-  const { readdirSync, existsSync } = require('node:fs');
-  const binDir = join(require('node:os').homedir(), '.cache', 'dnsflow', 'bin');
-  const coredns = existsSync(binDir)
-    ? readdirSync(binDir)
-        .filter((f) => f.startsWith('coredns-'))
-        .sort()
-        .pop()
-    : undefined;
+  const coredns = sandbox.cachedCoreDnsBinary();
   const cluster = await sandbox.startSandboxCluster({
     name: 'dfbch',
     podSubnet: '10.244.11',
     workDir: work,
     ...(kube ? { kube } : {}),
-    ...(coredns ? { corednsBinary: join(binDir, coredns) } : {}),
+    ...(coredns ? { corednsBinary: coredns } : {}),
   });
   const pipeline = spawn(
     process.execPath,

@@ -68,3 +68,4 @@ export {
   truncatedAnswer,
 } from './scenarios';
 export type { LoadOptions, LoadResult } from './scenarios';
+export { cachedCoreDnsBinary } from './binaries';

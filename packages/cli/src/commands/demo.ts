@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   STORM_NAME,
+  cachedCoreDnsBinary,
   demoTraffic,
   kubeAccessFromStateDir,
   startSandboxCluster,
@@ -36,7 +37,7 @@ export async function startDemo(options: DemoOptions, io: Io): Promise<Demo> {
   const workDir = options.workDir ?? join(homedir(), '.cache', 'dnsflow', 'demo');
   mkdirSync(workDir, { recursive: true });
   const kube = kubeAccessFromStateDir(servicesDir);
-  const coredns = findCoreDns();
+  const coredns = cachedCoreDnsBinary();
   if (kube === undefined) {
     io.out(
       'demo: no local API server (run `npm run services -- up k8s`); using a static inventory\n',
@@ -90,18 +91,4 @@ export async function startDemo(options: DemoOptions, io: Io): Promise<Demo> {
       await cluster.stop();
     },
   };
-}
-
-/** The CoreDNS that `scripts/services.sh install coredns` builds, if it is there. */
-function findCoreDns(): string | undefined {
-  const explicit = process.env['DNSFLOW_COREDNS'];
-  if (explicit !== undefined) return existsSync(explicit) ? explicit : undefined;
-  const bin = join(homedir(), '.cache', 'dnsflow', 'bin');
-  const candidates = existsSync(bin)
-    ? readdirSync(bin)
-        .filter((f) => f.startsWith('coredns-'))
-        .sort()
-    : [];
-  const last = candidates[candidates.length - 1];
-  return last === undefined ? undefined : join(bin, last);
 }
