@@ -26,6 +26,7 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..', '..');
 const sandbox = require(join(root, 'packages', 'sandbox', 'dist', 'index.js'));
+const { startCpuSampling, formatCores } = require('./cpu-groups.js');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -240,9 +241,12 @@ async function main() {
     );
     for (const rate of RATES) {
       let running = true;
+      const cpu = startCpuSampling();
       const load = dnsperf(rate, SECONDS).finally(() => {
         running = false;
+        cpuShares = cpu.stop();
       });
+      let cpuShares = {};
       const probes = await probeLatencies(cluster, `probe${rate}`, () => running);
       const perf = await load;
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(perf.stdout)?.[1]);
@@ -253,6 +257,7 @@ async function main() {
           `p50 ${p50} ms, p99 ${p99} ms over ${probes.latencies.length}/${probes.sent} probes; ` +
           `ratio to direct bulk: p50 ${(p50 / percentile(direct, 50)).toFixed(2)}x, p99 ${(p99 / percentile(direct, 99)).toFixed(2)}x`,
       );
+      console.log(`  cores used during the load: ${formatCores(cpuShares)}`);
       await sleep(5000);
     }
     // Sustained rate.
@@ -287,7 +292,9 @@ async function main() {
         await sleep(2000);
       }
     })();
+    const sustainCpu = startCpuSampling();
     const perf = await dnsperf(SUSTAIN_QPS, SECONDS);
+    const sustainCores = sustainCpu.stop();
     const windowS = (Date.now() - started) / 1000;
     const after = await indexed();
     const completed = Number(/Queries completed:\s+(\d+)/.exec(perf.stdout)?.[1]);
@@ -308,6 +315,7 @@ async function main() {
         `(ratio ${(rate / offered).toFixed(2)}); all ${total} of ${capturedNow - capturedBefore} captured indexed after ${drainS.toFixed(1)} s more ` +
         `(end-to-end ${(total / (windowS + drainS)).toFixed(0)}/s)`,
     );
+    console.log(`  cores used during the load: ${formatCores(sustainCores)}`);
   } finally {
     pipeline.kill('SIGINT');
     await new Promise((r) => pipeline.once('exit', r));

@@ -68,7 +68,7 @@ export class SandboxNetwork {
     await run(['ip', 'link', 'add', net.bridge, 'type', 'bridge']);
     await run(['ip', 'addr', 'add', `${net.gateway}/24`, 'dev', net.bridge]);
     await run(['ip', 'link', 'set', net.bridge, 'up']);
-    await run(['ip', 'route', 'add', 'blackhole', options.serviceCidr]);
+    await run(['ip', 'route', 'replace', 'blackhole', options.serviceCidr]);
     // After DNAT a pod's packet to a service IP is routed by the node to another pod.
     net.forwardingBefore = (await readFile(IP_FORWARD, 'utf8')).trim();
     await writeFile(IP_FORWARD, '1\n');
