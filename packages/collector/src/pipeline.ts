@@ -69,7 +69,7 @@ export function createPipeline(config: PipelineConfig, hooks: PipelineHooks): Dn
   const pairer = new Pairer(pairerOptions, emit, events);
   return {
     frame(frame: Frame): void {
-      metrics?.packets.inc();
+      metrics?.packet();
       for (const segment of decoder.decode(frame)) pairer.handle(segment);
     },
     advance(nowUs: number): void {
