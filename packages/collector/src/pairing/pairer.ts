@@ -75,9 +75,18 @@ const NOOP_EVENTS: PairingEvents = {
   recordsIncomplete: () => undefined,
 };
 
-/** Text key of an alias (a query's copy after NAT): rare, so a string is fine. */
-function aliasKey(transport: number, client: Endpoint, server: Endpoint, id: number): string {
-  return `${transport}|${client.ip}|${client.port}|${server.ip}|${server.port}|${id}`;
+/**
+ * A query's copy seen toward another server (after DNAT of a service address): its own
+ * key, standing for the slot of the first sighting.
+ */
+interface Alias {
+  /** pairHash of the key. */
+  hash: number;
+  transport: number;
+  client: Endpoint;
+  server: Endpoint;
+  id: number;
+  slot: number;
 }
 
 /** The normalised first question name of a message that scanned. */
@@ -104,9 +113,12 @@ function decodeScanned(raw: Buffer): DnsMessage {
  */
 export class Pairer {
   private readonly table: PendingTable;
-  /** Alias keys (copies of a query seen toward another server) → slot. */
-  private readonly aliases = new Map<string, number>();
-  private readonly aliasesOf = new Map<number, string[]>();
+  /**
+   * Aliases by the hash of their key (the pairHash the lookups compute anyway, so a miss
+   * builds no text), and by slot.
+   */
+  private readonly aliases = new Map<number, Alias[]>();
+  private readonly aliasesOf = new Map<number, Alias[]>();
   private readonly scan: MessageScan = newMessageScan();
   private readonly timeoutUs: number;
   private readonly windowUs: number;
@@ -189,7 +201,19 @@ export class Pairer {
   ): number {
     const s = this.table.find(hash, transport, client, server, id);
     if (s !== NONE || this.aliases.size === 0) return s;
-    return this.aliases.get(aliasKey(transport, client, server, id)) ?? NONE;
+    const candidates = this.aliases.get(hash);
+    if (candidates === undefined) return NONE;
+    for (const a of candidates) {
+      if (
+        a.id === id &&
+        a.transport === transport &&
+        sameEndpoint(a.server, server) &&
+        sameEndpoint(a.client, client)
+      ) {
+        return a.slot;
+      }
+    }
+    return NONE;
   }
 
   /**
@@ -241,11 +265,13 @@ export class Pairer {
       // The same query seen again on its way to another address: after DNAT of a
       // service IP to the DNS pod. The first sighting is what the client asked.
       this.events.captureDuplicate('query');
-      const key = aliasKey(transport, client, server, id);
-      this.aliases.set(key, original);
-      const keys = this.aliasesOf.get(original);
-      if (keys === undefined) this.aliasesOf.set(original, [key]);
-      else keys.push(key);
+      const alias: Alias = { hash: keyHash, transport, client, server, id, slot: original };
+      const sameHash = this.aliases.get(keyHash);
+      if (sameHash === undefined) this.aliases.set(keyHash, [alias]);
+      else sameHash.push(alias);
+      const ofSlot = this.aliasesOf.get(original);
+      if (ofSlot === undefined) this.aliasesOf.set(original, [alias]);
+      else ofSlot.push(alias);
       if (t.answeredBy[original] === null) t.answeredBy[original] = server;
       return;
     }
@@ -423,13 +449,21 @@ export class Pairer {
       notes: t.notes[s] ?? [],
     };
     this.pendingBytes -= t.queryLength[s]! + ENTRY_OVERHEAD_BYTES;
-    const keys = this.aliasesOf.get(s);
-    if (keys !== undefined) {
-      for (const key of keys) if (this.aliases.get(key) === s) this.aliases.delete(key);
+    const ofSlot = this.aliasesOf.get(s);
+    if (ofSlot !== undefined) {
+      for (const alias of ofSlot) this.dropAlias(alias);
       this.aliasesOf.delete(s);
     }
     t.release(s);
     this.emit(buildTransaction(parts));
+  }
+
+  private dropAlias(alias: Alias): void {
+    const sameHash = this.aliases.get(alias.hash);
+    const i = sameHash?.indexOf(alias) ?? -1;
+    if (sameHash === undefined || i < 0) return;
+    if (sameHash.length === 1) this.aliases.delete(alias.hash);
+    else sameHash.splice(i, 1);
   }
 
   private statusOf(s: number): 'ANSWERED' | 'UNANSWERED' | 'MALFORMED' {

@@ -130,6 +130,42 @@ describe('Pairer', () => {
     expect(h.counts).toMatchObject({ 'dup:query': 1, 'dup:response': 1 });
   });
 
+  it('keeps 2,000 NAT copies apart while pending, and forgets them once emitted', () => {
+    const h = harness({ maxPending: 5000 });
+    const clients = Array.from({ length: 2000 }, (_, i) => ({
+      ip: `10.244.${i >> 8}.${i & 255}`,
+      port: 40000 + (i % 7),
+    }));
+    // Every query twice (client veth, then after DNAT), all pending at once; then the
+    // responses newest first, each seen on the pod side and after un-NAT.
+    clients.forEach((c, i) => {
+      h.pairer.handle(seg(T0 + i, c, serviceIp, query(i & 0xffff)));
+      h.pairer.handle(seg(T0 + i + 1, c, corednsPod, query(i & 0xffff)));
+    });
+    expect(h.pairer.pendingCount).toBe(2000);
+    for (let i = clients.length - 1; i >= 0; i--) {
+      h.pairer.handle(seg(T0 + 5000, corednsPod, clients[i]!, answer(i & 0xffff)));
+      h.pairer.handle(seg(T0 + 5001, serviceIp, clients[i]!, answer(i & 0xffff)));
+    }
+    h.pairer.advance(T0 + 5001 + 50_000);
+    expect(h.out).toHaveLength(2000);
+    expect(new Set(h.out.map((t) => `${t.status} ${t.server.ip} ${t.answeredBy?.ip}`))).toEqual(
+      new Set(['ANSWERED 10.96.0.10 10.244.0.3']),
+    );
+    expect(new Set(h.out.map((t) => `${t.client.ip}:${t.client.port}`)).size).toBe(2000);
+    expect(h.counts).toMatchObject({ 'dup:query': 2000, 'dup:response': 2000 });
+    // The same clients and ids again: the old aliases are gone, so the pod-side response
+    // without a query is an orphan, and a new query pairs afresh.
+    h.pairer.handle(seg(T0 + 200_000, corednsPod, clients[0]!, answer(0)));
+    h.pairer.handle(seg(T0 + 200_001, clients[1]!, serviceIp, query(1)));
+    h.pairer.handle(seg(T0 + 200_002, serviceIp, clients[1]!, answer(1)));
+    h.pairer.flush();
+    expect(h.out.slice(2000).map((t) => [t.status, t.client.ip, t.server.ip])).toEqual([
+      ['ORPHAN', clients[0]!.ip, corednsPod.ip],
+      ['ANSWERED', clients[1]!.ip, serviceIp.ip],
+    ]);
+  });
+
   it('notes a second, different response to the same query', () => {
     const h = harness();
     h.pairer.handle(seg(T0, client, serviceIp, query(3)));
