@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import {
   createKafka,
@@ -13,6 +13,7 @@ import type { CollectorConfig } from './config';
 import { CollectorMetrics } from './metrics';
 import { createPipeline } from './pipeline';
 import { RecordEncoder } from './publish/encoder';
+import { cachedDefaultPartitioner, RecordKeys } from './publish/keys';
 import { Publisher, type ProducerLike } from './publish/publisher';
 import { Spool } from './publish/spool';
 import { loadWorkloadMap } from './workloads';
@@ -84,8 +85,8 @@ export async function startCollector(
   const kafka = createKafka(config.kafka, log);
   const kafkaProducer = kafka.producer({
     // Murmur2 like the Java client: the same client IP lands on the same partition
-    // whichever client produced it.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // whichever client produced it (remembered per key, see cachedDefaultPartitioner).
+    createPartitioner: cachedDefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     // Bounded so a send to an unreachable broker fails and the records go to the spool;
@@ -117,9 +118,10 @@ export async function startCollector(
   );
   publisher.start();
 
+  const keys = new RecordKeys();
   const pipeline = createPipeline(config, {
     metrics,
-    onTransaction: (tx) => publisher.publish(Buffer.from(tx.client.ip), encoder.encode(tx)),
+    onTransaction: (tx) => publisher.publish(keys.of(tx.client.ip), encoder.encode(tx)),
   });
 
   let server: MetricsServer | null = null;
