@@ -25,17 +25,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..', '..');
-const argv = process.argv.slice(2);
-const option = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`enricher-e2e: --${name} needs a positive integer, got ${argv[i + 1]}`);
-    process.exit(2);
-  }
-  return n;
-};
+const { inventory, option: optionOf, record: recordOf } = require('./enricher-records');
+const option = (name, dflt) => optionOf('enricher-e2e', name, dflt);
 const RECORDS = option('records', 200_000);
 const PODS = option('pods', 10_000);
 const SERVICES = option('services', 2_000);
@@ -53,74 +44,7 @@ try {
   process.exit(2);
 }
 
-const podIp = (i) => `10.244.${(i >> 8) & 0xff}.${i & 0xff}`;
-const serviceIp = (i) => `10.96.${(i >> 8) & 0xff}.${i & 0xff}`;
-
-function inventory() {
-  const nodes = Array.from({ length: 100 }, (_, i) => ({
-    name: `node-${i}`,
-    ip: `192.168.0.${i + 1}`,
-  }));
-  const pods = Array.from({ length: PODS }, (_, i) => ({
-    name: `app${i % 500}-5f7c9-${i}`,
-    namespace: `ns${i % 50}`,
-    ip: podIp(i),
-    node: `node-${i % 100}`,
-    labels: { app: `app${i % 500}` },
-    workload: { kind: 'Deployment', name: `app${i % 500}` },
-  }));
-  const services = Array.from({ length: SERVICES }, (_, s) => ({
-    name: `svc${s}`,
-    namespace: `ns${s % 50}`,
-    clusterIP: serviceIp(s),
-    endpoints: Array.from({ length: 5 }, (_, k) => {
-      const p = (s * 5 + k) % PODS;
-      return { ip: podIp(p), pod: pods[p].name };
-    }),
-  }));
-  return { nodes, pods, services };
-}
-
-function record(i, t0) {
-  const s = (i * 7) % SERVICES;
-  const external = i % 4 === 3;
-  const name = external
-    ? `host${i % 997}.example${i % 13}.com`
-    : `svc${s}.ns${s % 50}.svc.cluster.local`;
-  return {
-    captureTimeUs: t0 + i,
-    startTimeUs: t0 + i,
-    endTimeUs: t0 + i + 700,
-    latencyUs: 700,
-    node: `node-${i % 100}`,
-    iface: 'any',
-    client: { ip: podIp((i * 13) % PODS), port: 30000 + (i % 30000) },
-    server: { ip: external ? '8.8.8.8' : serviceIp(s), port: 53 },
-    answeredBy: external ? null : { ip: podIp((s * 5) % PODS), port: 53 },
-    transport: 'UDP',
-    dnsId: i & 0xffff,
-    opcode: 'QUERY',
-    flags: { aa: false, tc: false, rd: true, ra: true, ad: false, cd: false, do: false },
-    question: { name, nameRaw: name, type: 'A', class: 'IN' },
-    questionCount: 1,
-    rcode: 'NOERROR',
-    rcodeValue: 0,
-    answers: [{ name, type: 'A', class: 'IN', ttl: 30, data: '10.0.0.1' }],
-    answerCount: 1,
-    authorityCount: 0,
-    additionalCount: 0,
-    authorities: [],
-    additionals: [],
-    queryEdns: null,
-    responseEdns: null,
-    requestBytes: 60,
-    responseBytes: 90,
-    status: 'ANSWERED',
-    malformedReason: null,
-    duplicateResponses: 0,
-    notes: [],
-  };
-}
+const record = (i, t0) => recordOf(i, t0, PODS, SERVICES);
 
 const id = Date.now().toString(36);
 const log = runtime.createLogger('bench', { level: 'error' });
@@ -242,7 +166,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 (async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dnsflow-bench-e2e-'));
   const inventoryFile = path.join(dir, 'inventory.json');
-  writeFileSync(inventoryFile, JSON.stringify(inventory()));
+  writeFileSync(inventoryFile, JSON.stringify(inventory(PODS, SERVICES)));
   const admin = kafka.admin();
   await admin.connect();
   const created = [input];

@@ -25,16 +25,8 @@ const root = path.join(__dirname, '..', '..');
 const TARGET_RECORDS_PER_SECOND = 100_000;
 
 const argv = process.argv.slice(2);
-const option = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`enricher-join: --${name} needs a positive integer, got ${argv[i + 1]}`);
-    process.exit(2);
-  }
-  return n;
-};
+const { option: optionOf } = require('./enricher-records');
+const option = (name, dflt) => optionOf('enricher-join', name, dflt);
 
 if (!process.env.DNSFLOW_BENCH_PINNED) {
   const taskset = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -1,6 +1,7 @@
 import type {
   DnsTransaction,
   EnrichedDnsTransaction,
+  Endpoint,
   K8sIdentity,
   QueryTarget,
 } from '@dnsflow/schema';
@@ -107,6 +108,18 @@ export type End = 'client' | 'server' | 'answeredBy';
 /** An end, or the question (a cluster name the store may not know yet). */
 export type Side = End | 'question';
 
+/** The fields of a collector record the enrichment reads; a DnsTransaction is one. */
+export interface JoinRecord {
+  startTimeUs: number;
+  client: Endpoint;
+  server: Endpoint;
+  answeredBy: Endpoint | null;
+  question: { name: string } | null;
+}
+
+/** What the enricher adds to a record: every field of the output but the transaction. */
+export type Enrichment = Omit<EnrichedDnsTransaction, 'transaction'>;
+
 /** Outcome of {@link tryEnrich}. */
 export type EnrichOutcome =
   | {
@@ -115,12 +128,19 @@ export type EnrichOutcome =
       /** Ends whose identity is UNKNOWN (for the unknown-IP counters). */
       unknown: End[];
     }
-  | {
-      status: 'pending';
-      /** Ends (or the question) the store cannot answer for yet. */
-      sides: Side[];
-      reason: PendingReason;
-    };
+  | PendingOutcome;
+
+/** A record some end (or the question) of which the store cannot answer for yet. */
+export interface PendingOutcome {
+  status: 'pending';
+  /** Ends (or the question) the store cannot answer for yet. */
+  sides: Side[];
+  reason: PendingReason;
+}
+
+/** Outcome of {@link tryEnrichment}: {@link EnrichOutcome} without the transaction. */
+export type EnrichmentOutcome =
+  { status: 'ok'; enrichment: Enrichment; unknown: End[] } | PendingOutcome;
 
 interface Resolutions {
   client: Resolution | null;
@@ -131,11 +151,11 @@ interface Resolutions {
 const NO_STORE: Resolutions = Object.freeze({ client: null, server: null, answeredBy: null });
 
 /** The time a record is joined at: when its first packet was captured. */
-export function recordTimeUs(record: DnsTransaction): number {
+export function recordTimeUs(record: JoinRecord): number {
   return record.startTimeUs;
 }
 
-function resolveEnds(record: DnsTransaction, store: IdentityStore | null): Resolutions {
+function resolveEnds(record: JoinRecord, store: IdentityStore | null): Resolutions {
   if (!store) return NO_STORE;
   const atUs = recordTimeUs(record);
   return {
@@ -155,6 +175,17 @@ function resolveEnds(record: DnsTransaction, store: IdentityStore | null): Resol
  * try again, finally calling {@link enrichRecord}.
  */
 export function tryEnrich(record: DnsTransaction, deps: EnrichDeps): EnrichOutcome {
+  const outcome = tryEnrichment(record, deps);
+  if (outcome.status === 'pending') return outcome;
+  const { enrichment, unknown } = outcome;
+  return { status: 'ok', record: { transaction: record, ...enrichment }, unknown };
+}
+
+/**
+ * {@link tryEnrich} for the fields the join reads, answering the enrichment alone: the
+ * pipeline copies the transaction's Avro bytes into the output instead of decoding them.
+ */
+export function tryEnrichment(record: JoinRecord, deps: EnrichDeps): EnrichmentOutcome {
   const ends = resolveEnds(record, deps.store);
   const sides: Side[] = [];
   let reason: PendingReason | null = null;
@@ -179,11 +210,7 @@ export function tryEnrich(record: DnsTransaction, deps: EnrichDeps): EnrichOutco
  * not settled yet: the Service may be new, its event still on the way. Deciding now would
  * call the name of a real service missing (and a search-list expansion).
  */
-function unsettledServiceName(
-  record: DnsTransaction,
-  target: QueryTarget,
-  deps: EnrichDeps,
-): boolean {
+function unsettledServiceName(record: JoinRecord, target: QueryTarget, deps: EnrichDeps): boolean {
   if (!target.internal || target.kind !== null || target.namespace === null || !deps.store) {
     return false;
   }
@@ -192,7 +219,7 @@ function unsettledServiceName(
   return parseClusterName(name, deps.clusterDomain)?.form === 'service';
 }
 
-function targetOf(record: DnsTransaction, deps: EnrichDeps): QueryTarget | null {
+function targetOf(record: JoinRecord, deps: EnrichDeps): QueryTarget | null {
   const name = record.question?.name;
   return name === undefined
     ? null
@@ -206,17 +233,22 @@ function targetOf(record: DnsTransaction, deps: EnrichDeps): QueryTarget | null 
  * UNKNOWN.
  */
 export function enrichRecord(record: DnsTransaction, deps: EnrichDeps): EnrichedDnsTransaction {
-  return complete(record, resolveEnds(record, deps.store), deps, targetOf(record, deps)).record;
+  return { transaction: record, ...enrichmentOf(record, deps) };
+}
+
+/** {@link enrichRecord} for the fields the join reads: the enrichment alone. */
+export function enrichmentOf(record: JoinRecord, deps: EnrichDeps): Enrichment {
+  return complete(record, resolveEnds(record, deps.store), deps, targetOf(record, deps)).enrichment;
 }
 
 const ENDS: readonly End[] = ['client', 'server', 'answeredBy'];
 
 function complete(
-  record: DnsTransaction,
+  record: JoinRecord,
   ends: Resolutions,
   deps: EnrichDeps,
   target: QueryTarget | null,
-): { status: 'ok'; record: EnrichedDnsTransaction; unknown: End[] } {
+): { status: 'ok'; enrichment: Enrichment; unknown: End[] } {
   const unknown: End[] = [];
   const identityFor = (side: End): K8sIdentity | null => {
     const r = ends[side];
@@ -233,8 +265,7 @@ function complete(
   const name = record.question?.name ?? null;
   const namespace =
     client && (client.kind === 'POD' || client.kind === 'HOST_POD') ? client.namespace : null;
-  const enriched: EnrichedDnsTransaction = {
-    transaction: record,
+  const enrichment: Enrichment = {
     enrichTimeUs: now(deps),
     client,
     server,
@@ -249,7 +280,7 @@ function complete(
             deps.store,
           ),
   };
-  return { status: 'ok', record: enriched, unknown };
+  return { status: 'ok', enrichment, unknown };
 }
 
 function now(deps: EnrichDeps): number {

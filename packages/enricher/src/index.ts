@@ -54,10 +54,22 @@ export {
   createEnrichment,
   enrichRecord,
   enrichmentConfigSchema,
+  enrichmentOf,
   recordTimeUs,
   tryEnrich,
+  tryEnrichment,
 } from './enrich';
-export type { EnrichDeps, EnrichOutcome, EnrichmentConfig, End, Side } from './enrich';
+export type {
+  EnrichDeps,
+  EnrichOutcome,
+  Enrichment,
+  EnrichmentConfig,
+  EnrichmentOutcome,
+  End,
+  JoinRecord,
+  PendingOutcome,
+  Side,
+} from './enrich';
 export {
   InventoryError,
   applyInventory,
@@ -103,6 +115,8 @@ export type {
   InputMessage,
 } from './pipeline/batch';
 export { DEAD_LETTER_HEADERS, deadLetter } from './pipeline/dead-letter';
+export { RecordTranscoder } from './pipeline/transcoder';
+export type { DecodedInput, DecodedResult } from './pipeline/transcoder';
 export { AtLeastOnceDelivery, ExactlyOnceDelivery } from './pipeline/delivery';
 export type { DeliveryOptions } from './pipeline/delivery';
 export { startPipeline } from './pipeline/consumer';

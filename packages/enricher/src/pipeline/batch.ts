@@ -1,12 +1,9 @@
 import type { Logger } from '@dnsflow/runtime';
-import type {
-  DnsTransaction,
-  EnrichedDnsTransaction,
-  K8sIdentity,
-  RecordCodec,
-} from '@dnsflow/schema';
+import type { K8sIdentity } from '@dnsflow/schema';
+import type { Enrichment } from '../enrich';
 import type { DeadLetterReason, EnricherMetrics, JoinSide, UnknownIpReason } from '../metrics';
 import { deadLetter } from './dead-letter';
+import { RecordTranscoder, type BatchCodecs, type DecodedInput } from './transcoder';
 import type { Delivery, IdentityProgress, Joiner, OutputRecord } from './types';
 
 /** A consumed message as the batch processor needs it. */
@@ -39,18 +36,14 @@ export interface BatchProcessorOptions {
   nowMs?: () => number;
 }
 
-/** The codecs: DnsTransaction in, EnrichedDnsTransaction out. */
-export interface BatchCodecs {
-  input: RecordCodec<DnsTransaction>;
-  output: RecordCodec<EnrichedDnsTransaction>;
-}
+export type { BatchCodecs } from './transcoder';
 
 type Entry =
   | {
       kind: 'record';
       offset: string;
       key: Buffer;
-      record: DnsTransaction;
+      input: DecodedInput;
       message: InputMessage;
       waited: boolean;
     }
@@ -58,7 +51,7 @@ type Entry =
 
 const SIDES: readonly {
   side: JoinSide;
-  pick: (e: EnrichedDnsTransaction) => K8sIdentity | null;
+  pick: (e: Enrichment) => K8sIdentity | null;
 }[] = [
   { side: 'client', pick: (e) => e.client },
   { side: 'server', pick: (e) => e.server },
@@ -84,6 +77,7 @@ export class BatchProcessor {
   /** Records fetched and not yet delivered, across partitions. */
   private held = 0;
   private readonly nowMs: () => number;
+  private readonly transcoder: RecordTranscoder;
 
   constructor(
     private readonly codecs: BatchCodecs,
@@ -95,6 +89,7 @@ export class BatchProcessor {
     private readonly log: Logger,
   ) {
     this.nowMs = options.nowMs ?? Date.now;
+    this.transcoder = new RecordTranscoder(codecs);
   }
 
   /** Records held in the delay buffer now. */
@@ -182,7 +177,7 @@ export class BatchProcessor {
       }
       let outcome;
       try {
-        outcome = this.joiner.join(entry.record, final);
+        outcome = this.joiner.join(entry.input.record, final);
       } catch (err) {
         // A record that breaks the join must not stop the partition behind it.
         this.log.error(
@@ -196,7 +191,7 @@ export class BatchProcessor {
       if (outcome.status === 'pending') break;
       let value: Buffer;
       try {
-        value = this.codecs.output.encode(outcome.value);
+        value = this.transcoder.encode(entry.input, outcome.value);
       } catch (err) {
         this.log.error(
           { offset: entry.offset, err },
@@ -214,7 +209,7 @@ export class BatchProcessor {
     return { outputs, end: i, sent, counts };
   }
 
-  private countJoin(value: EnrichedDnsTransaction, unknown: UnknownIpReason): void {
+  private countJoin(value: Enrichment, unknown: UnknownIpReason): void {
     for (const { side, pick } of SIDES) {
       const identity = pick(value);
       if (identity === null) continue;
@@ -224,12 +219,13 @@ export class BatchProcessor {
   }
 
   private decode(source: { topic: string; partition: number }, message: InputMessage): Entry {
-    const at = { ...source, offset: message.offset };
     if (message.value === null || message.value.length === 0) {
+      const at = { ...source, offset: message.offset };
       return this.dead(at, message, 'undecodable', 'empty record value (a tombstone?)');
     }
-    const decoded = this.codecs.input.decode(message.value);
+    const decoded = this.transcoder.decode(message.value);
     if (decoded.status !== 'ok') {
+      const at = { ...source, offset: message.offset };
       this.log.warn(
         { ...at, reason: decoded.error.reason, err: decoded.error.message },
         'undecodable record; it goes to the dead-letter topic',
@@ -242,12 +238,12 @@ export class BatchProcessor {
       );
     }
     // Key = client IP, like the collector's, so one client's records stay in one partition.
-    const key = Buffer.from(decoded.value.client.ip);
+    const key = this.transcoder.key(decoded.value.record.client.ip);
     return {
       kind: 'record',
       offset: message.offset,
       key,
-      record: decoded.value,
+      input: decoded.value,
       message,
       waited: false,
     };

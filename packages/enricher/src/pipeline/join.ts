@@ -1,4 +1,4 @@
-import { enrichRecord, tryEnrich, type EnrichDeps } from '../enrich';
+import { enrichmentOf, tryEnrichment, type EnrichDeps } from '../enrich';
 import type { Joiner } from './types';
 
 /**
@@ -9,11 +9,11 @@ import type { Joiner } from './types';
 export function enrichmentJoiner(deps: EnrichDeps): Joiner {
   return {
     join(record, final) {
-      if (final) return { status: 'ok', value: enrichRecord(record, deps) };
-      const outcome = tryEnrich(record, deps);
+      if (final) return { status: 'ok', value: enrichmentOf(record, deps) };
+      const outcome = tryEnrichment(record, deps);
       return outcome.status === 'pending'
         ? { status: 'pending' }
-        : { status: 'ok', value: outcome.record };
+        : { status: 'ok', value: outcome.enrichment };
     },
   };
 }

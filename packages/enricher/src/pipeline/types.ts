@@ -1,17 +1,18 @@
-import type { DnsTransaction, EnrichedDnsTransaction } from '@dnsflow/schema';
+import type { Enrichment, JoinRecord } from '../enrich';
 
 /** Result of joining one record: done, or an address the informers may not have seen yet. */
 export type JoinOutcome =
-  | { status: 'ok'; value: EnrichedDnsTransaction }
+  | { status: 'ok'; value: Enrichment }
   /** Some address is unknown while the identity view may be incomplete; ask again later. */
   | { status: 'pending' };
 
 /**
- * Joins a record with identities and domain features. With `final`, it must not answer
- * `pending`: addresses still unresolved become `UNKNOWN`.
+ * Joins a record with identities and domain features (the output's fields besides the
+ * transaction). With `final`, it must not answer `pending`: addresses still unresolved
+ * become `UNKNOWN`.
  */
 export interface Joiner {
-  join(record: DnsTransaction, final: boolean): JoinOutcome;
+  join(record: JoinRecord, final: boolean): JoinOutcome;
 }
 
 /** A way to wait for the next change of the identity view. */
