@@ -3,14 +3,23 @@
 // as root, with the services up: scripts/services.sh up kafka es k8s):
 //
 //   npm run build && node scripts/bench/pipeline.js [--rates 1000,5000] [--seconds 20]
-//                                                    [--sustain-qps 20000]
+//                    [--sustain-qps 20000] [--capture any|pods] [--warmup-seconds 15]
+//
+// --capture any (the default) takes the Linux `any` device, which on this bridged sandbox
+// sees each packet four times (client veth, bridge in, bridge out across the NAT, DNS pod
+// veth). --capture pods captures on the host side of every pod's veth instead, as a node
+// collector does on a routed CNI (Calico's cali*, Cilium's lxc*): a packet between two pods
+// is seen twice, leaving the client and reaching the DNS pod.
+// Before the figures, --warmup-seconds of load at the first rate (JIT compilers of Node.js
+// and the JVMs, Elasticsearch's first segments and merges), then a drain; every phase
+// starts with everything captured indexed.
 //
 // The sandbox cluster (packages/sandbox) runs; `dnsflow run` supervises the collector
 // (capturing on all interfaces), enricher (real kube-apiserver) and indexer (local
 // Elasticsearch), each its own process, on topics and a data stream of their own.
 //
 // 1. Capture-to-searchable latency at each rate: dnsperf in the loadgen pod sends the rate
-//    to kube-dns; meanwhile a probe pod asks 5 unique names per second with dig and the
+//    to kube-dns; meanwhile a probe pod asks 5 unique names per second and the
 //    bench polls Elasticsearch (every 100 ms) until each probe's transaction is
 //    searchable. Latency = found - sent; p50/p99 over the probes. Baseline in the same
 //    run: a document bulk-written straight to Elasticsearch with the same poll until it
@@ -35,6 +44,12 @@ const arg = (name, dflt) => {
 const RATES = String(arg('rates', '1000,5000')).split(',').map(Number);
 const SECONDS = Number(arg('seconds', 20));
 const SUSTAIN_QPS = Number(arg('sustain-qps', 20000));
+const CAPTURE = String(arg('capture', 'any'));
+const WARMUP_SECONDS = Number(arg('warmup-seconds', 15));
+if (!['pods', 'any'].includes(CAPTURE)) {
+  console.error(`pipeline bench: --capture is pods or any, got ${CAPTURE}`);
+  process.exit(2);
+}
 const ES = 'http://127.0.0.1:9200';
 const id = `bench${Date.now().toString(36)}`;
 const dataStream = `logs-dnsflow.dns-${id}`;
@@ -55,6 +70,16 @@ function metricSum(text, name) {
     }
   }
   return total;
+}
+
+/** Waits until every transaction captured so far is indexed (at most `ms`). */
+async function drained(ms = 300_000) {
+  const started = Date.now();
+  for (;;) {
+    const target = await captured();
+    if ((await indexed()) >= target || Date.now() - started > ms) return;
+    await sleep(1000);
+  }
 }
 
 const indexed = async () => metricSum(await scrape(ports.indexer), 'dnsflow_indexer_sent_total');
@@ -84,31 +109,36 @@ async function searchable(index, field, names) {
   );
 }
 
-/** Sends one probe per 200 ms while `running()`, polls until each is found. */
+/**
+ * Probes while `running()`: a long-lived sender in the probe pod asks one unique name every
+ * 200 ms (scripts/bench/probe-sender.js) and prints when it sent it; the bench polls until
+ * each is searchable.
+ */
 async function probeLatencies(cluster, prefix, running) {
   const sent = new Map();
   const found = new Map();
-  let n = 0;
-  const sender = (async () => {
-    while (running()) {
-      const name = `${prefix}-${n++}.demo.example`;
-      sent.set(name, Date.now());
-      cluster.network
-        .exec(
-          cluster.pods.jarJar.key,
-          ['dig', `@${cluster.dnsServiceIp}`, name, '+time=1', '+tries=1'],
-          {
-            allowFailure: true,
-          },
-        )
-        .catch(() => undefined);
-      await sleep(200);
+  const sender = cluster.network.spawn(cluster.pods.jarJar.key, [
+    process.execPath,
+    join(__dirname, 'probe-sender.js'),
+    cluster.dnsServiceIp,
+    prefix,
+    '200',
+  ]);
+  let buffered = '';
+  sender.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop();
+    for (const line of lines) {
+      const [name, at] = line.split(' ');
+      sent.set(name, Number(at));
     }
-  })();
-  const deadline = () => Date.now() > lastSend + 60_000;
+  });
   let lastSend = Date.now();
+  const deadline = () => Date.now() > lastSend + 60_000;
   while (running() || (found.size < sent.size && !deadline())) {
     if (running()) lastSend = Date.now();
+    else if (sender.exitCode === null) sender.kill('SIGTERM');
     const pending = [...sent.keys()].filter((k) => !found.has(k));
     if (pending.length > 0) {
       const hits = await searchable(dataStream, 'dns.question.name', pending);
@@ -117,7 +147,7 @@ async function probeLatencies(cluster, prefix, running) {
     }
     await sleep(100);
   }
-  await sender;
+  sender.kill('SIGTERM');
   return { sent: sent.size, latencies: [...found.values()] };
 }
 
@@ -160,7 +190,13 @@ async function main() {
       join(root, 'packages', 'cli', 'bin', 'dnsflow.js'),
       'run',
       `--log-dir=${join(work, 'logs')}`,
-      '--collector.capture.interfaces=any',
+      `--collector.capture.interfaces=${
+        CAPTURE === 'any'
+          ? 'any'
+          : Object.values(cluster.pods)
+              .map((p) => cluster.network.pod(p.key).hostVeth)
+              .join(',')
+      }`,
       `--collector.node=${cluster.nodeName}`,
       `--collector.publish.topic=${id}.raw`,
       `--collector.spool.dir=${join(work, 'spool')}`,
@@ -239,7 +275,12 @@ async function main() {
     console.log(
       `baseline: bulk-write to Elasticsearch until searchable: p50 ${percentile(direct, 50)} ms, p99 ${percentile(direct, 99)} ms`,
     );
+    if (WARMUP_SECONDS > 0) {
+      await dnsperf(RATES[0], WARMUP_SECONDS);
+      await drained();
+    }
     for (const rate of RATES) {
+      await drained();
       let running = true;
       const cpu = startCpuSampling();
       const load = dnsperf(rate, SECONDS).finally(() => {
@@ -261,6 +302,7 @@ async function main() {
       await sleep(5000);
     }
     // Sustained rate.
+    await drained();
     const before = await indexed();
     const capturedBefore = await captured();
     const started = Date.now();
