@@ -33,6 +33,11 @@ export interface FrameSource {
   /** Live sources run on wall-clock time (pending queries expire without traffic). */
   readonly live: boolean;
   /**
+   * The bytes of a frame are the source's buffer, overwritten after `onFrame` returns (a
+   * live capture saves a copy per packet this way): the pipeline copies what it keeps.
+   */
+  readonly lendsFrames?: boolean;
+  /**
    * Delivers frames until the source ends (file) or is stopped (live). A source that can
    * wait (a file) awaits `room()` now and then, so replay never outruns Kafka into the spool.
    */
@@ -121,6 +126,7 @@ export async function startCollector(
   const keys = new RecordKeys();
   const pipeline = createPipeline(config, {
     metrics,
+    framesLent: source.lendsFrames === true,
     onTransaction: (tx) => publisher.publish(keys.of(tx.client.ip), encoder.encode(tx)),
   });
 

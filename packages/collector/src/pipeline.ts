@@ -29,6 +29,8 @@ export interface PipelineHooks {
   metrics?: CollectorMetrics;
   /** Emission clock for captureTimeUs (tests and `decode` pin it). */
   nowUs?: () => number;
+  /** Frames' bytes are valid only during `frame()` (see `FrameSource.lendsFrames`). */
+  framesLent?: boolean;
 }
 
 /** Builds the decode → pair pipeline from config. */
@@ -64,6 +66,7 @@ export function createPipeline(config: PipelineConfig, hooks: PipelineHooks): Dn
     duplicateWindowMs: config.pairing.duplicateWindowMs,
     dnsPorts: new Set(config.capture.ports),
     node: config.node,
+    copyResponses: hooks.framesLent === true,
     ...(hooks.nowUs ? { nowUs: hooks.nowUs } : {}),
   };
   const pairer = new Pairer(pairerOptions, emit, events);

@@ -8,7 +8,11 @@ export interface Frame {
   tsUs: number;
   /** libpcap LINKTYPE_* value of the interface the frame came from. */
   linkType: number;
-  /** The captured bytes (may be shorter than origLen when the snaplen cut it). */
+  /**
+   * The captured bytes (may be shorter than origLen when the snaplen cut it). From a
+   * source that lends its frames (`FrameSource.lendsFrames`), valid only until the
+   * consumer returns.
+   */
   data: Buffer;
   /** Length of the frame on the wire. */
   origLen: number;

@@ -37,6 +37,12 @@ export interface LiveCaptureOptions {
   maxPendingFrames?: number;
   /** Where libpcap's warnings and filter fallbacks are logged. */
   log?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * Hand the consumer views of libpcap's buffer, overwritten by the next packet, instead
+   * of a copy of each frame (default false). For a consumer that copies what it keeps,
+   * as the collector's pipeline does (see `FrameSource.lendsFrames`).
+   */
+  lendFrames?: boolean;
 }
 
 /** One opened interface. */
@@ -112,14 +118,15 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * A live capture on one or more interfaces through libpcap (the `pcap` package), as a
- * {@link FrameSource}. Every frame is copied out of libpcap's buffer, stamped with the
- * kernel's capture time and the interface name.
+ * {@link FrameSource}. Every frame is copied out of libpcap's buffer (or lent, see
+ * `lendFrames`), stamped with the kernel's capture time and the interface name.
  *
  * There is no backpressure to apply to a live interface: the kernel ring (`bufferBytes`)
  * is the bound, and what overflows it is counted by the kernel and reported by `stats()`.
  */
 export class LiveCapture implements FrameSource {
   readonly live = true;
+  readonly lendsFrames: boolean;
   private readonly opened: OpenedInterface[] = [];
   private consumer: ((frame: Frame) => void) | null = null;
   private pending: Frame[] = [];
@@ -139,6 +146,7 @@ export class LiveCapture implements FrameSource {
       throw new RangeError('LiveCapture: expected at least one interface, found none');
     }
     this.maxPendingFrames = options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
+    this.lendsFrames = options.lendFrames ?? false;
     this.finished = new Promise<void>((resolve) => (this.settle = resolve));
     try {
       for (const name of new Set(options.interfaces)) {
@@ -248,11 +256,13 @@ export class LiveCapture implements FrameSource {
     const usec = LITTLE_ENDIAN ? h.readUInt32LE(4) : h.readUInt32BE(4);
     const capLen = LITTLE_ENDIAN ? h.readUInt32LE(8) : h.readUInt32BE(8);
     const origLen = LITTLE_ENDIAN ? h.readUInt32LE(12) : h.readUInt32BE(12);
+    const view = packet.buf.subarray(0, Math.min(capLen, packet.buf.length));
     const frame: Frame = {
       tsUs: sec * 1_000_000 + usec,
       linkType: iface.linkType,
-      // libpcap reuses the buffer for the next packet: keep a copy.
-      data: Buffer.from(packet.buf.subarray(0, Math.min(capLen, packet.buf.length))),
+      // libpcap reuses the buffer for the next packet: a frame kept past this call (by a
+      // consumer that does not copy, or queued until run()) must be a copy.
+      data: this.lendsFrames && this.consumer ? view : Buffer.from(view),
       origLen,
       iface: iface.name,
     };
@@ -363,12 +373,13 @@ function openError(name: string, err: unknown, filter: string): CaptureInterface
 }
 
 /**
- * Opens a live capture for `dnsflow collect`; throws a {@link CaptureInterfaceError} when
- * an interface cannot be opened. See {@link LiveCapture}.
+ * Opens a live capture for `dnsflow collect`, lending its frames to the pipeline unless
+ * `options.lendFrames` says otherwise; throws a {@link CaptureInterfaceError} when an
+ * interface cannot be opened. See {@link LiveCapture}.
  */
 export function liveSource(
   options: Omit<LiveCaptureOptions, 'log'>,
   log?: Pick<Logger, 'info' | 'warn'>,
 ): LiveCapture {
-  return new LiveCapture(log ? { ...options, log } : options);
+  return new LiveCapture({ lendFrames: true, ...options, ...(log ? { log } : {}) });
 }

@@ -46,6 +46,12 @@ export interface PairerOptions {
   node: string;
   /** Emission clock for `captureTimeUs`, epoch microseconds. */
   nowUs?: () => number;
+  /**
+   * Segment payloads are valid only during `handle()` (a live capture lends libpcap's
+   * buffer): the response kept through its duplicate window is copied. Queries are
+   * copied into the pending table in any case.
+   */
+  copyResponses?: boolean;
 }
 
 /** What pairing counts; wired to Prometheus by the collector. */
@@ -345,7 +351,7 @@ export class Pairer {
 
   private setResponse(s: number, segment: DnsSegment): void {
     const t = this.table;
-    t.responseRaw[s] = segment.payload;
+    t.responseRaw[s] = this.options.copyResponses ? Buffer.from(segment.payload) : segment.payload;
     t.responseSrc[s] = segment.src;
     t.responseIface[s] = segment.iface;
     t.responseTsUs[s] = segment.tsUs;
