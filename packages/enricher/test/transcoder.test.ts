@@ -112,6 +112,32 @@ describe('RecordTranscoder', () => {
     }
   });
 
+  it('writes an identity kept from an earlier record as the codec writes it', () => {
+    const transcoder = new RecordTranscoder({ input, output });
+    const [transaction, enrichment] = split(fixtures[10]!);
+    const frozen = (i: typeof enrichment.client) =>
+      i && Object.freeze({ ...i, labels: Object.freeze({ ...i.labels }) });
+    const client = frozen(enrichment.client);
+    const server = frozen(enrichment.server);
+    // A store identity joins many records, in any end; an unfrozen one may change in between.
+    const mutable = { ...enrichment.client!, labels: { ...enrichment.client!.labels } };
+    const ends = [
+      { client, server, answeredBy: client },
+      { client: server, server: client, answeredBy: null },
+      { client, server, answeredBy: mutable },
+      { client: mutable, server, answeredBy: mutable },
+    ];
+    for (const [i, e] of ends.entries()) {
+      mutable.labels = { ...mutable.labels, round: String(i) };
+      mutable.pod = `web-${i}`;
+      const joined = { ...enrichment, ...e };
+      const bytes = input.encode(transaction);
+      expect(transcoder.encode(decoded(transcoder, bytes), joined)).toEqual(
+        output.encode({ transaction, ...joined }),
+      );
+    }
+  });
+
   it('keeps the outputs of thousands of records apart (one slab, then the next)', () => {
     const transcoder = new RecordTranscoder({ input, output });
     const [transaction, enrichment] = split(fixtures[10]!);

@@ -4,6 +4,7 @@ import {
   type CodecError,
   type DnsTransaction,
   type EnrichedDnsTransaction,
+  type K8sIdentity,
   type RecordCodec,
   type SchemaVersion,
 } from '@dnsflow/schema';
@@ -42,8 +43,8 @@ interface FastPath {
   /** Reads JoinRecord fields from a transaction body, checking and skipping the others. */
   reader: Type;
   resolver: ReturnType<Type['createResolver']>;
-  /** The output record without its leading `transaction` field. */
-  tail: Type;
+  /** The output record's fields after its leading `transaction` field. */
+  tail: TailWriter;
   /** The whole input version, for the error of a record that does not encode. */
   transaction: Type;
 }
@@ -124,10 +125,7 @@ export class RecordTranscoder {
         this.renew();
         start = 0;
         end = this.writeAt(fast, 0, body, enrichment);
-        if (end < 0) {
-          const tail = fast.tail.toBuffer(enrichment);
-          return Buffer.concat([fast.outputHeader, body, tail]);
-        }
+        if (end < 0) return this.alone(fast, body, enrichment);
       }
       this.pos = end;
       return this.slab.subarray(start, end);
@@ -135,6 +133,17 @@ export class RecordTranscoder {
       // A value the schema does not accept: the codec's error names the field.
       const transaction = fast.transaction.fromBuffer(body) as DnsTransaction;
       return this.codecs.output.encode({ transaction, ...enrichment });
+    }
+  }
+
+  /** A record larger than a slab, in a buffer of its own. */
+  private alone(fast: FastPath, body: Buffer, enrichment: Enrichment): Buffer {
+    for (let size = 2 * SLAB_BYTES; ; size *= 2) {
+      const buf = Buffer.allocUnsafe(size);
+      fast.outputHeader.copy(buf);
+      body.copy(buf, fast.outputHeader.length);
+      const end = fast.tail.write(enrichment, buf, fast.outputHeader.length + body.length);
+      if (end >= 0) return buf.subarray(0, end);
     }
   }
 
@@ -150,10 +159,101 @@ export class RecordTranscoder {
     if (tailAt > this.slab.length) return -1;
     // Ten bytes: a loop costs less than TypedArray#set's call.
     for (let i = 0; i < header.length; i++) this.slab[start + i] = header[i] as number;
-    body.copy(this.slab, start + header.length);
-    const end = fast.tail.encode(enrichment, this.slab, tailAt);
-    return end < tailAt ? -1 : end;
+    this.slab.set(body, start + header.length);
+    return fast.tail.write(enrichment, this.slab, tailAt);
   }
+}
+
+/** Encodes a value into `buf` at `pos`: the offset after it, or -1 when it does not fit. */
+type FieldWriter = (value: Enrichment, buf: Buffer, pos: number) => number;
+
+/**
+ * Writes the enricher's fields of the output. An identity comes from the store, frozen, and
+ * the same object joins every record of its pod or service: its encoding is kept (weakly,
+ * by the object) and copied, instead of being written field by field for every record. The
+ * other fields are avsc's, a run of them encoded as one record.
+ */
+class TailWriter {
+  private readonly writers: FieldWriter[];
+
+  constructor(fields: readonly FieldSchema[], registry: Record<string, Type>) {
+    this.writers = [];
+    let run: FieldSchema[] = [];
+    const flush = (): void => {
+      if (run.length === 0) return;
+      const type = Type.forSchema(
+        { type: 'record', name: `Tail${this.writers.length}`, fields: run },
+        { registry },
+      );
+      this.writers.push((value, buf, pos) => {
+        const end = type.encode(value, buf, pos);
+        return end < pos ? -1 : end;
+      });
+      run = [];
+    };
+    for (const field of fields) {
+      const pick = IDENTITY_FIELDS[field.name];
+      if (pick !== undefined && isIdentityUnion(field.type)) {
+        flush();
+        this.writers.push(cachedWriter(pick, Type.forSchema(field.type, { registry })));
+      } else {
+        run.push(field);
+      }
+    }
+    flush();
+  }
+
+  /** The offset after the fields written at `pos`, or -1 when they do not fit. */
+  write(value: Enrichment, buf: Buffer, pos: number): number {
+    let at = pos;
+    for (const writer of this.writers) {
+      at = writer(value, buf, at);
+      if (at < 0) return -1;
+    }
+    return at;
+  }
+}
+
+/** The enrichment's identity fields. */
+const IDENTITY_FIELDS: Partial<Record<string, (e: Enrichment) => K8sIdentity | null>> = {
+  client: (e) => e.client,
+  server: (e) => e.server,
+  answeredBy: (e) => e.answeredBy,
+};
+
+/** `["null", K8sIdentity]`: an identity or none. */
+function isIdentityUnion(type: Schema): boolean {
+  return (
+    Array.isArray(type) &&
+    type.length === 2 &&
+    type[0] === 'null' &&
+    (type[1] === 'io.dnsflow.dns.K8sIdentity' ||
+      (isRecord(type[1]) && type[1].name === 'io.dnsflow.dns.K8sIdentity'))
+  );
+}
+
+/** Writes an identity union field from the encodings kept per frozen identity. */
+function cachedWriter(pick: (e: Enrichment) => K8sIdentity | null, type: Type): FieldWriter {
+  const kept = new WeakMap<K8sIdentity, Buffer>();
+  return (value, buf, pos) => {
+    const identity = pick(value);
+    if (identity === null) {
+      if (pos >= buf.length) return -1;
+      buf[pos] = 0; // the union's null branch
+      return pos + 1;
+    }
+    let bytes = kept.get(identity);
+    if (bytes === undefined) {
+      bytes = type.toBuffer(identity);
+      // Only an identity that cannot change afterwards (nor its labels) is kept.
+      if (Object.isFrozen(identity) && Object.isFrozen(identity.labels)) {
+        kept.set(identity, bytes);
+      }
+    }
+    if (pos + bytes.length > buf.length) return -1;
+    buf.set(bytes, pos);
+    return pos + bytes.length;
+  };
 }
 
 function startsWith(bytes: Buffer, prefix: Buffer): boolean {
@@ -198,9 +298,9 @@ function fastPathOf(input: SchemaVersion, output: SchemaVersion): FastPath | nul
   });
   const checked = Type.forSchema(inputSchema, { typeHook: checkedSkipHook });
   // The tail's named types may be defined inside the transaction: parse that first.
-  const registry = {};
+  const registry: Record<string, Type> = {};
   Type.forSchema(embedded.schema(), { registry });
-  const tail = Type.forSchema({ ...outputSchema, fields: rest }, { registry });
+  const tail = new TailWriter(rest, registry);
   return {
     inputHeader: headerOf(input),
     outputHeader: headerOf(output),
