@@ -116,6 +116,7 @@ export type {
 } from './pipeline/batch';
 export { DEAD_LETTER_HEADERS, deadLetter } from './pipeline/dead-letter';
 export { RecordTranscoder } from './pipeline/transcoder';
+export { KeyHashPartitioner, murmur2 } from './pipeline/partitioner';
 export type { DecodedInput, DecodedResult } from './pipeline/transcoder';
 export { AtLeastOnceDelivery, ExactlyOnceDelivery } from './pipeline/delivery';
 export type { DeliveryOptions } from './pipeline/delivery';

@@ -1,6 +1,5 @@
 import {
   CompressionTypes,
-  Partitioners,
   type Consumer,
   type Kafka,
   type Message,
@@ -9,6 +8,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from '@dnsflow/runtime';
 import type { EnricherMetrics } from '../metrics';
+import { KeyHashPartitioner } from './partitioner';
 import type { Delivery, InputPartition, OutputRecord } from './types';
 
 export interface DeliveryOptions {
@@ -157,7 +157,7 @@ export class ExactlyOnceDelivery implements Delivery {
         transactionalId: `${this.transactionalIdPrefix}-${id}`,
         idempotent: true,
         maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyHashPartitioner,
         retry: { retries: this.options.retries, initialRetryTime: this.options.initialRetryTimeMs },
       });
       producer = created.connect().then(() => created);
@@ -197,7 +197,7 @@ export class AtLeastOnceDelivery implements Delivery {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: KeyHashPartitioner,
       retry: { retries: options.retries, initialRetryTime: options.initialRetryTimeMs },
     });
   }
