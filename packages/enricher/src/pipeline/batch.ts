@@ -49,16 +49,49 @@ type Entry =
     }
   | { kind: 'dead'; offset: string; output: OutputRecord; reason: DeadLetterReason };
 
-const SIDES: readonly {
-  side: JoinSide;
-  pick: (e: Enrichment) => K8sIdentity | null;
-}[] = [
-  { side: 'client', pick: (e) => e.client },
-  { side: 'server', pick: (e) => e.server },
-  { side: 'answered_by', pick: (e) => e.answeredBy },
-];
-
+const SIDES: readonly JoinSide[] = ['client', 'server', 'answered_by'];
 const FOUND = new Set(['POD', 'HOST_POD', 'NODE', 'SERVICE']);
+
+/**
+ * The counts of one delivery's records, added to the metrics once it is delivered (a
+ * retried delivery does not count twice): per label set once per delivery, not per record,
+ * as prom-client hashes the labels on every increment.
+ */
+class Tally {
+  /** Per side: hits, misses, unknown. */
+  private readonly sides = SIDES.map(() => ({ hit: 0, miss: 0, unknown: 0 }));
+  private readonly deadLetters = new Map<DeadLetterReason, number>();
+
+  constructor(private readonly unknownReason: UnknownIpReason) {}
+
+  joined(value: Enrichment): void {
+    this.side(0, value.client);
+    this.side(1, value.server);
+    this.side(2, value.answeredBy);
+  }
+
+  dead(reason: DeadLetterReason): void {
+    this.deadLetters.set(reason, (this.deadLetters.get(reason) ?? 0) + 1);
+  }
+
+  count(metrics: EnricherMetrics): void {
+    this.sides.forEach((n, i) => {
+      const side = SIDES[i]!;
+      if (n.hit > 0) metrics.joins.inc({ side, result: 'hit' }, n.hit);
+      if (n.miss > 0) metrics.joins.inc({ side, result: 'miss' }, n.miss);
+      if (n.unknown > 0) metrics.unknown.inc({ side, reason: this.unknownReason }, n.unknown);
+    });
+    for (const [reason, n] of this.deadLetters) metrics.deadLetters.inc({ reason }, n);
+  }
+
+  private side(i: number, identity: K8sIdentity | null): void {
+    if (identity === null) return;
+    const n = this.sides[i]!;
+    if (FOUND.has(identity.kind)) n.hit++;
+    else n.miss++;
+    if (identity.kind === 'UNKNOWN') n.unknown++;
+  }
+}
 
 /**
  * Processes one fetched batch of one input partition: decode, join, encode, deliver, in
@@ -115,7 +148,7 @@ export class BatchProcessor {
         const expired = this.nowMs() - arrivedMs >= this.options.maxWaitMs;
         const full = this.held > this.options.maxHeldRecords;
         const reason: UnknownIpReason = !expired ? 'buffer_full' : 'wait_expired';
-        const { outputs, end, sent, counts } = this.take(
+        const { outputs, end, sent, tally } = this.take(
           source,
           entries,
           next,
@@ -128,7 +161,7 @@ export class BatchProcessor {
           control.resolveOffset(last);
           // Counted once delivered, so a retried delivery does not count twice.
           this.metrics.stage.sent.inc(sent);
-          for (const count of counts) count();
+          tally.count(this.metrics);
           this.hold(next - end);
           next = end;
         }
@@ -163,16 +196,16 @@ export class BatchProcessor {
     start: number,
     final: boolean,
     reason: UnknownIpReason,
-  ): { outputs: OutputRecord[]; end: number; sent: number; counts: (() => void)[] } {
+  ): { outputs: OutputRecord[]; end: number; sent: number; tally: Tally } {
     const outputs: OutputRecord[] = [];
-    const counts: (() => void)[] = [];
+    const tally = new Tally(final ? reason : 'unresolved');
     let sent = 0;
     let i = start;
     for (; i < entries.length; i++) {
       const entry = entries[i]!;
       if (entry.kind === 'dead') {
         outputs.push(entry.output);
-        counts.push(() => this.metrics.deadLetters.inc({ reason: entry.reason }));
+        tally.dead(entry.reason);
         continue;
       }
       let outcome;
@@ -185,7 +218,7 @@ export class BatchProcessor {
           'join failed; record goes to the dead-letter topic',
         );
         outputs.push(this.deadLetterOf(source, entry, 'enrich_failed', err));
-        counts.push(() => this.metrics.deadLetters.inc({ reason: 'enrich_failed' }));
+        tally.dead('enrich_failed');
         continue;
       }
       if (outcome.status === 'pending') break;
@@ -198,24 +231,14 @@ export class BatchProcessor {
           'enriched record does not encode; the input goes to the dead-letter topic',
         );
         outputs.push(this.deadLetterOf(source, entry, 'unencodable', err));
-        counts.push(() => this.metrics.deadLetters.inc({ reason: 'unencodable' }));
+        tally.dead('unencodable');
         continue;
       }
-      const enriched = outcome.value;
-      counts.push(() => this.countJoin(enriched, final ? reason : 'unresolved'));
+      tally.joined(outcome.value);
       outputs.push({ topic: this.options.outputTopic, key: entry.key, value });
       sent++;
     }
-    return { outputs, end: i, sent, counts };
-  }
-
-  private countJoin(value: Enrichment, unknown: UnknownIpReason): void {
-    for (const { side, pick } of SIDES) {
-      const identity = pick(value);
-      if (identity === null) continue;
-      this.metrics.joins.inc({ side, result: FOUND.has(identity.kind) ? 'hit' : 'miss' });
-      if (identity.kind === 'UNKNOWN') this.metrics.unknown.inc({ side, reason: unknown });
-    }
+    return { outputs, end: i, sent, tally };
   }
 
   private decode(source: { topic: string; partition: number }, message: InputMessage): Entry {

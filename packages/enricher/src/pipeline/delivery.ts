@@ -31,7 +31,8 @@ const RECORD_OVERHEAD_BYTES = 64;
 
 function recordBytes(r: OutputRecord): number {
   let bytes = RECORD_OVERHEAD_BYTES + r.value.length + (r.key?.length ?? 0);
-  for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + value.length;
+  if (r.headers === undefined) return bytes;
+  for (const [name, value] of Object.entries(r.headers)) bytes += name.length + value.length;
   return bytes;
 }
 
@@ -51,7 +52,11 @@ export function sendsOf(records: readonly OutputRecord[]): TopicMessages[][] {
     if (bytes + size > MAX_SEND_BYTES && bytes > 0) flush();
     let list = current.get(r.topic);
     if (!list) current.set(r.topic, (list = []));
-    list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+    list.push(
+      r.headers === undefined
+        ? { key: r.key, value: r.value }
+        : { key: r.key, value: r.value, headers: r.headers },
+    );
     bytes += size;
   }
   flush();
