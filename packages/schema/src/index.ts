@@ -6,7 +6,7 @@ export type { SchemaName, SchemaVersion } from './schemas';
 export { SingleObjectFraming, createCodec } from './codec';
 export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFraming } from './codec';
 export { communityId } from './community-id';
-export { DNS_DATASET, ECS_VERSION, isoMicros, toEcs } from './ecs';
+export { DNS_DATASET, ECS_VERSION, ecsJson, isoMicros, toEcs } from './ecs';
 export type {
   EcsAnswer,
   EcsDocument,

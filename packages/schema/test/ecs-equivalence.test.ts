@@ -1,4 +1,4 @@
-import { isoMicros, toEcs } from '../src/index';
+import { ecsJson, isoMicros, latestSchema, toEcs } from '../src/index';
 import type { EnrichedDnsTransaction, K8sIdentity } from '../src/index';
 import { isoMicros as referenceIsoMicros, referenceToEcs } from './fixtures/ecs-reference';
 import { fullEnriched } from './fixtures/records';
@@ -105,6 +105,23 @@ function variant(seed: number): EnrichedDnsTransaction {
   return r;
 }
 
+/** Renders 2,000 variants with `render` and expects the previous mapping's JSON for each. */
+function expectAsBefore(
+  render: (record: EnrichedDnsTransaction, options: { namespace?: string }) => string,
+): void {
+  let differing = 0;
+  for (let seed = 1; seed <= 2000; seed++) {
+    const options = seed % 2 === 0 ? { namespace: 'prod' } : {};
+    const actual = render(variant(seed), options);
+    const expected = JSON.stringify(referenceToEcs(variant(seed), options));
+    if (actual !== expected) {
+      differing++;
+      expect({ seed, document: actual }).toEqual({ seed, document: expected });
+    }
+  }
+  expect(differing).toBe(0);
+}
+
 describe('toEcs, rewritten', () => {
   it('renders the fully populated record exactly as the previous mapping did', () => {
     expect(JSON.stringify(toEcs(fullEnriched(), { namespace: 'prod' }))).toBe(
@@ -113,17 +130,7 @@ describe('toEcs, rewritten', () => {
   });
 
   it('renders 2,000 varied records exactly as the previous mapping did', () => {
-    let differing = 0;
-    for (let seed = 1; seed <= 2000; seed++) {
-      const options = seed % 2 === 0 ? { namespace: 'prod' } : {};
-      const actual = JSON.stringify(toEcs(variant(seed), options));
-      const expected = JSON.stringify(referenceToEcs(variant(seed), options));
-      if (actual !== expected) {
-        differing++;
-        expect({ seed, document: actual }).toEqual({ seed, document: expected });
-      }
-    }
-    expect(differing).toBe(0);
+    expectAsBefore((record, options) => JSON.stringify(toEcs(record, options)));
   });
 
   it('varies the records enough to reach every optional field both ways', () => {
@@ -199,6 +206,64 @@ describe('toEcs, rewritten', () => {
     for (const bad of [NaN, 8.64e18 + 1000]) {
       expect(() => isoMicros(bad)).toThrow(RangeError);
       expect(() => referenceIsoMicros(bad)).toThrow(RangeError);
+    }
+  });
+});
+
+// ecsJson writes the document's JSON text straight from the record, for the indexer. It must
+// be exactly the text JSON.stringify makes of the mapping (what was sent before, key order,
+// escapes and number formats included).
+describe('ecsJson', () => {
+  it('is the previous mapping serialized, for the fully populated record and 2,000 variants', () => {
+    expect(ecsJson(fullEnriched(), { namespace: 'prod' })).toBe(
+      JSON.stringify(referenceToEcs(fullEnriched(), { namespace: 'prod' })),
+    );
+    expectAsBefore(ecsJson);
+  });
+
+  it('is JSON.stringify of toEcs for 5,000 random records of the schema', () => {
+    const type = latestSchema('EnrichedDnsTransaction').type;
+    let differing = 0;
+    for (let i = 0; i < 5000; i++) {
+      const record = type.random() as unknown as EnrichedDnsTransaction;
+      const render = (f: () => string): string => {
+        try {
+          return f();
+        } catch (err) {
+          return `threw ${String(err)}`;
+        }
+      };
+      const actual = render(() => ecsJson(record, { namespace: `ns${i}` }));
+      const expected = render(() => JSON.stringify(toEcs(record, { namespace: `ns${i}` })));
+      if (actual !== expected) {
+        differing++;
+        expect({ i, document: actual }).toEqual({ i, document: expected });
+      }
+    }
+    expect(differing).toBe(0);
+  });
+
+  it('escapes strings and formats numbers as JSON.stringify does', () => {
+    const odd = [
+      'quote " backslash \\ slash /',
+      'controls \u0000\u0001\n\r\t\u001f and \u007f',
+      'lone surrogates \ud800 \udfff, a pair \ud83d\ude00',
+      'line separators \u2028\u2029, ünïcödé, 名前',
+      '',
+    ];
+    for (const text of odd) {
+      const r = fullEnriched();
+      const tx = r.transaction;
+      tx.node = text;
+      tx.notes = [text, 'plain'];
+      tx.question!.name = text;
+      tx.answers[0]!.data = text;
+      r.client!.labels = { [text]: text, '10': 'integer-like keys first', a: 'b' };
+      r.client!.pod = text;
+      r.domain!.entropy = NaN;
+      r.domain!.digitRatio = Infinity;
+      r.searchList!.suffix = text;
+      expect(ecsJson(r, { namespace: text })).toBe(JSON.stringify(toEcs(r, { namespace: text })));
     }
   });
 });
