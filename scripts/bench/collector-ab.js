@@ -10,11 +10,8 @@
 // its one buffer, the capture's own copy when that build makes one, decode, pair, metrics,
 // the record key and Avro. `--copies` hands each packet over that many times, as a node's
 // `any` capture sees every packet on several interfaces. Both sides must produce the same
-// Avro bytes and the same scraped metrics; the script says so or fails.
-//
-// The older build must resolve @dnsflow/* and node_modules: put it under a directory whose
-// node_modules links to this checkout's (e.g. /tmp/x/node_modules -> ./node_modules, build
-// in /tmp/x/before).
+// Avro bytes and the same scraped metrics; the script says so or fails. The older build
+// is set up as for collector-live-nat.js --before.
 'use strict';
 const { createHash } = require('node:crypto');
 const { readdirSync } = require('node:fs');
@@ -22,14 +19,15 @@ const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 
 const root = join(__dirname, '..', '..');
-const argValue = (name) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const FRAMES = Number(argValue('frames') ?? 300_000);
-const COPIES = Number(argValue('copies') ?? 3);
-const ROUNDS = Number(argValue('rounds') ?? 5);
-const before = argValue('before');
+const options = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
+);
+const FRAMES = Number(options.frames ?? 300_000);
+const COPIES = Number(options.copies ?? 3);
+const ROUNDS = Number(options.rounds ?? 5);
+const before = options.before;
 if (before === undefined) {
   console.error('collector-ab: --before <dist of the older build> is required');
   process.exit(2);
