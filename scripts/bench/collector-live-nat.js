@@ -3,7 +3,7 @@
 // seen several times, as on a Kubernetes node (not a test; run on purpose, as root):
 //
 //   node scripts/bench/collector-live-nat.js [--qps 3000] [--seconds 15] [--rounds 2]
-//       [--before /path/to/an/older/collector/dist] [--prof dir]
+//       [--before /path/to/an/older/collector/dist] [--prof dir] [-- collector flags]
 //
 // A client network namespace reaches a DNS server (dnsmasq) in another one through the
 // root namespace: the query goes to a service address that the root namespace DNATs to
@@ -41,6 +41,10 @@ const METRICS_PORT = 9473;
 const NS_CLIENT = 'dfcol-cli';
 const NS_SERVER = 'dfcol-srv';
 const SERVICE_IP = '10.96.79.10';
+/** What follows `--` goes to both collectors, e.g. `-- --publish.compression=none`. */
+const collectorFlags = process.argv.includes('--')
+  ? process.argv.slice(process.argv.indexOf('--') + 1)
+  : [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- child: one collector on `any` from the given dist directory ---------------------
@@ -168,6 +172,7 @@ async function runOnce(dist, tag, dir) {
       `--spool.dir=${join(dir, `spool-${tag}`)}`,
       `--publish.topic=bench-live-nat-${tag}-${Date.now()}`,
       '--log.level=warn',
+      ...collectorFlags,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
