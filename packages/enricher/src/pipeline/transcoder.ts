@@ -4,7 +4,6 @@ import {
   type CodecError,
   type DnsTransaction,
   type EnrichedDnsTransaction,
-  type K8sIdentity,
   type RecordCodec,
   type SchemaVersion,
 } from '@dnsflow/schema';
@@ -192,8 +191,8 @@ class TailWriter {
       run = [];
     };
     for (const field of fields) {
-      const pick = IDENTITY_FIELDS[field.name];
-      if (pick !== undefined && isIdentityUnion(field.type)) {
+      const pick = SHARED_FIELDS[field.name];
+      if (pick !== undefined && isNullableRecord(field.type)) {
         flush();
         this.writers.push(cachedWriter(pick, Type.forSchema(field.type, { registry })));
       } else {
@@ -214,41 +213,48 @@ class TailWriter {
   }
 }
 
-/** The enrichment's identity fields. */
-const IDENTITY_FIELDS: Partial<Record<string, (e: Enrichment) => K8sIdentity | null>> = {
+/** The enrichment's fields whose values are shared objects: identities from the store. */
+const SHARED_FIELDS: Partial<Record<string, (e: Enrichment) => object | null>> = {
   client: (e) => e.client,
   server: (e) => e.server,
   answeredBy: (e) => e.answeredBy,
 };
 
-/** `["null", K8sIdentity]`: an identity or none. */
-function isIdentityUnion(type: Schema): boolean {
+/** `["null", <record>]`: a record or none. */
+function isNullableRecord(type: Schema): boolean {
   return (
     Array.isArray(type) &&
     type.length === 2 &&
     type[0] === 'null' &&
-    (type[1] === 'io.dnsflow.dns.K8sIdentity' ||
-      (isRecord(type[1]) && type[1].name === 'io.dnsflow.dns.K8sIdentity'))
+    // a named type (by its full name) or a record
+    ((typeof type[1] === 'string' && type[1].includes('.')) || isRecord(type[1]))
   );
 }
 
-/** Writes an identity union field from the encodings kept per frozen identity. */
-function cachedWriter(pick: (e: Enrichment) => K8sIdentity | null, type: Type): FieldWriter {
-  const kept = new WeakMap<K8sIdentity, Buffer>();
+/** Frozen, and so are the objects it holds (an identity's labels): it cannot change. */
+function isSettled(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  for (const v of Object.values(value)) {
+    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) return false;
+  }
+  return true;
+}
+
+/** Writes a `["null", <record>]` field from the encodings kept per frozen value. */
+function cachedWriter(pick: (e: Enrichment) => object | null, type: Type): FieldWriter {
+  const kept = new WeakMap<object, Buffer>();
   return (value, buf, pos) => {
-    const identity = pick(value);
-    if (identity === null) {
+    const shared = pick(value);
+    if (shared === null) {
       if (pos >= buf.length) return -1;
       buf[pos] = 0; // the union's null branch
       return pos + 1;
     }
-    let bytes = kept.get(identity);
+    let bytes = kept.get(shared);
     if (bytes === undefined) {
-      bytes = type.toBuffer(identity);
-      // Only an identity that cannot change afterwards (nor its labels) is kept.
-      if (Object.isFrozen(identity) && Object.isFrozen(identity.labels)) {
-        kept.set(identity, bytes);
-      }
+      bytes = type.toBuffer(shared);
+      // Only a value that cannot change afterwards is kept.
+      if (isSettled(shared)) kept.set(shared, bytes);
     }
     if (pos + bytes.length > buf.length) return -1;
     buf.set(bytes, pos);
