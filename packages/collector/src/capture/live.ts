@@ -261,7 +261,9 @@ export class LiveCapture implements FrameSource {
       tsUs: sec * 1_000_000 + usec,
       linkType: iface.linkType,
       // libpcap reuses the buffer for the next packet: a frame kept past this call (by a
-      // consumer that does not copy, or queued until run()) must be a copy.
+      // consumer that does not copy, queued until run(), or held anywhere on its way, such
+      // as to be put in time order with other handles' frames) must be a copy. Lent only
+      // when it goes straight to the consumer.
       data: this.lendsFrames && this.consumer ? view : Buffer.from(view),
       origLen,
       iface: iface.name,
