@@ -19,11 +19,25 @@
 //    document, beside the same documents in a plain index with Elasticsearch's default
 //    dynamic mapping and settings (no template applies to its name), also force-merged.
 // Prints the date, load average, figures, baselines and ratios.
+//
+//   node scripts/bench/indexer.js --offline [--docs 50000] [--rounds 3] [--latency-ms 30] [--compare DIR]
+//
+// Offline (no Kafka, no Elasticsearch; a few seconds, fine on a shared machine): the CPU time
+// per document of the indexer's own work, from the Avro record to the bytes of the bulk
+// request. The same Avro values go through `createEncoder` (decode, toEcs, _id) into a
+// `BulkWriter` whose client has a connection that answers every bulk request after
+// --latency-ms with 201 for each item (documents wait as long as they would for a real node),
+// so what is measured is decode, mapping, hashes, serialization, the client's request path,
+// the writer's bookkeeping and the garbage collection of all of it. --compare takes the
+// indexer's dist directory of another build (e.g. a copy of the previous commit's, under
+// node_modules so that it finds its dependencies) and alternates rounds of both builds in this
+// one process, so that both see the same neighbours.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
+const { setImmediate: nextTurn } = require('node:timers/promises');
 
 const root = path.join(__dirname, '..', '..');
 const dist = (pkg) => path.join(root, 'packages', pkg, 'dist', 'index.js');
@@ -35,9 +49,12 @@ for (const pkg of ['schema', 'runtime', 'indexer']) {
 }
 const schema = require(dist('schema'));
 const runtime = require(dist('runtime'));
-const indexer = require(dist('indexer'));
-
 const argv = process.argv.slice(2);
+const OFFLINE = argv.includes('--offline');
+const indexer = require(dist('indexer'));
+const compareAt = argv.indexOf('--compare');
+const compared = compareAt < 0 ? null : path.resolve(argv[compareAt + 1]);
+
 const option = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
@@ -48,10 +65,11 @@ const option = (name, dflt) => {
   }
   return n;
 };
-const DOCS = option('docs', 100_000);
+const DOCS = option('docs', OFFLINE ? 50_000 : 100_000);
 const MAX_DOCS = option('max-docs', 1000);
 const CONCURRENCY = option('concurrency', 2);
 const ROUNDS = option('rounds', 3);
+const LATENCY_MS = option('latency-ms', 30);
 const MAX_BYTES = 5 * 1024 * 1024;
 const GOAL = 0.9;
 const FILTER_PATH = 'errors,items.*.status,items.*.error.type';
@@ -178,7 +196,98 @@ async function runIndexer(base, round) {
   };
 }
 
+/**
+ * A connection that never touches the network: it takes the request body as a socket write
+ * would (a string is encoded to UTF-8) and answers a bulk request after LATENCY_MS with a 201
+ * per item, as Elasticsearch does with the writer's filter_path.
+ */
+function offlineConnection() {
+  const { BaseConnection } = require('@elastic/transport');
+  const headers = { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' };
+  const item = '{"create":{"status":201}}';
+  return class OfflineConnection extends BaseConnection {
+    async request(params) {
+      const body = typeof params.body === 'string' ? Buffer.from(params.body) : params.body;
+      let lines = 0;
+      for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) lines++;
+      const answer = `{"errors":false,"items":[${new Array(lines / 2).fill(item).join(',')}]}`;
+      await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+      return { statusCode: 200, headers, body: answer };
+    }
+
+    async close() {}
+  };
+}
+
+/** CPU time per document of `build`'s encoder + writer + client over `values`. */
+async function offlineRound(build, values) {
+  const { Client } = require('@elastic/elasticsearch');
+  const { Registry } = require('prom-client');
+  const encode = build.createEncoder('bench');
+  const es = new Client({ node: 'http://offline.invalid:9200', Connection: offlineConnection() });
+  let done = 0;
+  const writer = new build.BulkWriter(
+    es,
+    {
+      maxDocs: MAX_DOCS,
+      maxBytes: MAX_BYTES,
+      flushIntervalMs: 1000,
+      concurrency: CONCURRENCY,
+      maxInFlightBytes: 64 * 1024 * 1024,
+      retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
+    },
+    (_item, outcome) => {
+      if (outcome.status !== 'created') throw new Error(`offline bench: ${outcome.status}`);
+      done++;
+    },
+    new build.WriterMetrics(new Registry(), 'bench_'),
+    log,
+  );
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < values.length; i++) {
+    // As the indexer's batch handler: yield to the event loop every 128 records.
+    if (i % 128 === 127) await nextTurn();
+    const encoded = encode(values[i]);
+    if (encoded.status !== 'ok') throw new Error('offline bench: a record did not encode');
+    // `json` since the encoder renders documents as text, `document` before.
+    const document = encoded.json ?? encoded.document;
+    const item = { index: encoded.index, id: encoded.id, document, context: i };
+    while (!writer.offer(item)) await writer.whenRoom();
+  }
+  await writer.flush();
+  const used = process.cpuUsage(cpu0);
+  if (done !== values.length) {
+    throw new Error(`offline bench: ${done} of ${values.length} documents acknowledged`);
+  }
+  writer.close();
+  await es.close();
+  return (used.user + used.system) / values.length;
+}
+
+/** Offline CPU time per document, of this build and, rounds alternating, of --compare's. */
+async function offline() {
+  const codec = schema.createCodec('EnrichedDnsTransaction');
+  const values = records(DOCS).map((r) => codec.encode(r));
+  console.log(
+    `indexer bench --offline ${new Date().toISOString()} docs=${DOCS} maxDocs=${MAX_DOCS} concurrency=${CONCURRENCY} latencyMs=${LATENCY_MS} rounds=${ROUNDS} load=${os.loadavg()[0].toFixed(2)}`,
+  );
+  const builds = [{ name: 'this build', module: indexer, us: [] }];
+  if (compared) builds.push({ name: compared, module: require(compared), us: [] });
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which build goes first, so neither always follows the other's garbage.
+    const order = round % 2 === 0 ? builds : [...builds].reverse();
+    for (const build of order) build.us.push(await offlineRound(build.module, values));
+  }
+  for (const build of builds) {
+    const sorted = [...build.us].sort((a, b) => a - b);
+    console.log(
+      `${build.name}: decode + ECS + _id + bulk requests, CPU per document: best ${sorted[0].toFixed(1)} us, median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} us (rounds ${build.us.map((x) => x.toFixed(1)).join(', ')})`,
+    );
+  }
+}
+
 async function main() {
+  if (OFFLINE) return offline();
   const config = indexer.indexerConfigSchema.parse({
     topics: {
       raw: `bench-indexer-${id}.raw`,

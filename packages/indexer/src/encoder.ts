@@ -1,16 +1,13 @@
-import {
-  createCodec,
-  dnsDataStream,
-  toEcs,
-  type EcsDocument,
-  type EnrichedDnsTransaction,
-} from '@dnsflow/schema';
+import { createCodec, dnsDataStream, ecsJson, type EnrichedDnsTransaction } from '@dnsflow/schema';
 import type { DeadLetterStage } from './dead-letter';
 import { transactionId } from './document-id';
 
-/** A Kafka record as the Elasticsearch document to create, or why it cannot be one. */
+/**
+ * A Kafka record as the Elasticsearch document to create (its JSON text: the document object
+ * is never needed, only what is sent), or why it cannot be one.
+ */
 export type EncodeResult =
-  | { status: 'ok'; index: string; id: string; document: EcsDocument }
+  | { status: 'ok'; index: string; id: string; json: string }
   | { status: 'error'; stage: DeadLetterStage; reason: string; detail: string };
 
 /**
@@ -38,7 +35,7 @@ export function createEncoder(namespace: string): (value: Buffer | null) => Enco
         status: 'ok',
         index,
         id: transactionId(decoded.value),
-        document: toEcs(decoded.value, { namespace }),
+        json: ecsJson(decoded.value, { namespace }),
       };
     } catch (err) {
       // A value the codec accepts but the ECS mapping cannot render (e.g. an unparsable IP).

@@ -23,7 +23,7 @@ export type { EncodeResult } from './encoder';
 export { DLQ_HEADERS, DeadLetterQueue } from './dead-letter';
 export type { DeadLetter, DeadLetterStage } from './dead-letter';
 export { IndexerMetrics, WriterMetrics } from './metrics';
-export type { RetryReason } from './metrics';
+export type { InFlight, RetryReason } from './metrics';
 export { Committer, OffsetTracker } from './offsets';
 export type { Ticket, TopicPartitionOffset } from './offsets';
 export { BulkWriter } from './writer';

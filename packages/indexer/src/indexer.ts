@@ -132,46 +132,57 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
 
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
-    const halted = (): boolean =>
-      stopping || writer.failed !== null || !payload.isRunning() || payload.isStale();
-    let sinceYield = 0;
-    for (const message of batch.messages) {
-      if (halted()) return;
-      // Encoding a whole fetch in one go would keep the event loop from sending the bulk
-      // requests it fills and reading their answers: Elasticsearch would wait for the encoder
-      // and the encoder for Elasticsearch. Yielding now and then overlaps the two.
-      if (++sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+    // Per record only what is cheap; kafkajs' isStale builds a key string on every call, so it
+    // is asked where the handler waits anyway (a seek or rebalance is noticed within
+    // YIELD_EVERY records, as it was noticed only between records before).
+    const stopped = (): boolean => stopping || writer.failed !== null || !payload.isRunning();
+    const halted = (): boolean => stopped() || payload.isStale();
+    // Resolved once per batch, on the way out: resolving parses and formats the offset, and
+    // only the last resolved offset matters to kafkajs.
+    let resolved: string | null = null;
+    try {
+      let sinceYield = 0;
+      for (const message of batch.messages) {
+        if (stopped()) return;
+        // Encoding a whole fetch in one go would keep the event loop from sending the bulk
+        // requests it fills and reading their answers: Elasticsearch would wait for the
+        // encoder and the encoder for Elasticsearch. Yielding now and then overlaps the two.
+        if (++sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (halted()) return;
+        }
+        metrics.stage.received.inc();
+        const ctx: Context = {
+          ticket: tracker.take(batch.topic, batch.partition, message.offset),
+          message,
+          topic: batch.topic,
+          partition: batch.partition,
+        };
+        const encoded = encode(message.value);
+        if (encoded.status === 'error') {
+          // Not awaited: the partition goes on, and the offset waits for the dead letter.
+          void deadLetter(ctx, encoded).catch((err: unknown) =>
+            log.error({ err }, 'dead letter not sent'),
+          );
+          resolved = message.offset;
+          continue;
+        }
+        const item = {
+          index: encoded.index,
+          id: encoded.id,
+          document: encoded.json,
+          context: ctx,
+        };
+        while (!writer.offer(item)) {
+          await Promise.race([writer.whenRoom(), sleep(config.consumer.heartbeatIntervalMs)]);
+          await payload.heartbeat();
+          if (halted()) return;
+        }
+        resolved = message.offset;
       }
-      metrics.stage.received.inc();
-      const ctx: Context = {
-        ticket: tracker.take(batch.topic, batch.partition, message.offset),
-        message,
-        topic: batch.topic,
-        partition: batch.partition,
-      };
-      const encoded = encode(message.value);
-      if (encoded.status === 'error') {
-        // Not awaited: the partition goes on, and the offset waits for the dead letter.
-        void deadLetter(ctx, encoded).catch((err: unknown) =>
-          log.error({ err }, 'dead letter not sent'),
-        );
-        payload.resolveOffset(message.offset);
-        continue;
-      }
-      const item = {
-        index: encoded.index,
-        id: encoded.id,
-        document: encoded.document,
-        context: ctx,
-      };
-      while (!writer.offer(item)) {
-        await Promise.race([writer.whenRoom(), sleep(config.consumer.heartbeatIntervalMs)]);
-        await payload.heartbeat();
-        if (halted()) return;
-      }
-      payload.resolveOffset(message.offset);
+    } finally {
+      if (resolved !== null) payload.resolveOffset(resolved);
     }
     // A batch can end in records the consumer never sees: transaction commit markers (the
     // enricher writes in transactions) or aborted records. Their offsets are done as soon as

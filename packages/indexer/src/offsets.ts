@@ -58,6 +58,8 @@ class Track {
 /** Tracks taken and finished offsets per partition. */
 export class OffsetTracker {
   private tracks = new Map<string, Track>();
+  /** The track the last take used: records come a partition's batch at a time. */
+  private last: Track | null = null;
 
   /**
    * Registers a record taken from Kafka, in the order Kafka delivered it. An offset at or
@@ -65,15 +67,18 @@ export class OffsetTracker {
    * partition's tracking starts over, and tickets of the old run no longer count.
    */
   take(topic: string, partition: number, offset: string): Ticket {
-    const key = `${topic}\u0000${partition}`;
     const value = BigInt(offset);
-    let track = this.tracks.get(key);
+    let track = this.last;
+    if (track?.partition !== partition || track.topic !== topic) {
+      track = this.tracks.get(`${topic}\u0000${partition}`) ?? null;
+    }
     if (!track || value <= track.lastTaken) {
       const fresh = new Track(topic, partition);
       if (track) fresh.committed = track.committed;
       track = fresh;
-      this.tracks.set(key, track);
+      this.tracks.set(`${topic}\u0000${partition}`, track);
     }
+    this.last = track;
     return { track, entry: track.take(value) };
   }
 
@@ -107,6 +112,7 @@ export class OffsetTracker {
   /** Forgets every partition (after a rebalance: the new assignment starts from Kafka). */
   reset(): void {
     this.tracks = new Map();
+    this.last = null;
   }
 
   /** Records taken and not finished, over all partitions. */

@@ -20,6 +20,10 @@ import { backoffMs, type BackoffOptions } from './retry';
 //
 // Memory is bounded by maxInFlightBytes: `offer` refuses a document while the bytes taken
 // and not yet finished are at the bound, and `whenRoom` says when to try again.
+//
+// Each request's NDJSON is written once into a Buffer as documents are offered, and that
+// Buffer is the request body; a document retried alone is copied out into a new body. Item
+// retries re-send only the retried documents; a failed request re-sends its body as it is.
 
 /** One document to write. `context` travels with it to `onOutcome` (e.g. a Kafka offset). */
 export interface BulkItem<C> {
@@ -27,7 +31,11 @@ export interface BulkItem<C> {
   index: string;
   /** Deterministic `_id`: the same source record always gives the same id. */
   id: string;
-  document: object;
+  /**
+   * The document, or its JSON text exactly as JSON.stringify would write it (a document
+   * rendered straight to text never builds the object).
+   */
+  document: object | string;
   context: C;
 }
 
@@ -66,17 +74,29 @@ export type OutcomeHandler<C> = (
 ) => void | Promise<void>;
 
 /**
- * A document once serialized: the writer keeps its NDJSON, not the object, so what waits for
- * Elasticsearch is one string per document (less to hold, less for the GC to trace).
+ * A document once serialized: the writer keeps its NDJSON, not the object, and hands this
+ * back to `onOutcome`.
  */
 export type WrittenItem<C> = Omit<BulkItem<C>, 'document'>;
 
-interface Entry<C> {
-  item: WrittenItem<C>;
-  /** The action line and the document, NDJSON without the final newline. */
-  lines: string;
+/**
+ * A document taken, as `onOutcome` sees it (a {@link WrittenItem}) plus where its NDJSON is.
+ * Its bytes live in the Buffer of the request that carries it, not in a string of its own: what
+ * waits for Elasticsearch is one Buffer per request outside the JavaScript heap, which the
+ * garbage collector neither copies nor traces, and the request goes out without being joined
+ * and encoded again.
+ */
+interface Entry<C> extends WrittenItem<C> {
+  /** Offset of its action line, document and newline in its request's body. */
+  start: number;
   bytes: number;
   attempts: number;
+}
+
+/** One bulk request: documents in order, each a contiguous slice of `body`. */
+interface Batch<C> {
+  entries: Entry<C>[];
+  body: Buffer;
 }
 
 type Classified =
@@ -96,13 +116,24 @@ interface BulkAnswer {
 const FILTER_PATH =
   'errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.reason';
 const FATAL_STATUS = new Set([401, 403, 404]);
+/**
+ * The smallest body buffer. A body grows by doubling and the next one starts at the last
+ * request's size plus an eighth, so a buffer is at most about twice the bytes it carries.
+ */
+const MIN_BODY_BYTES = 64 * 1024;
+/** The longest UTF-8 encoding of one character: with this much room left, a write was whole. */
+const MAX_CHAR_BYTES = 4;
 
 /** Writes documents to Elasticsearch in bulk; see the file comment for the retry rules. */
 export class BulkWriter<C> {
   private pending: Entry<C>[] = [];
+  /** The pending request's body; its first pendingBytes bytes are the pending documents. */
+  private pendingBody: Buffer | null = null;
   private pendingBytes = 0;
+  /** Size of the next body buffer: the last request's, so a steady stream never regrows. */
+  private bodyHint = MIN_BODY_BYTES;
   private pendingTimer: NodeJS.Timeout | null = null;
-  private readonly ready: Entry<C>[][] = [];
+  private readonly ready: Batch<C>[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private active = 0;
   private bytes = 0;
@@ -111,8 +142,11 @@ export class BulkWriter<C> {
   private idleWaiters: (() => void)[] = [];
   private requestFailures = 0;
   private fatal: BulkFatalError | null = null;
-  private refused: { item: BulkItem<C>; lines: string; bytes: number } | null = null;
+  private refused: { item: BulkItem<C>; json: string } | null = null;
   private readonly random: () => number;
+  /** `{"create":{"_index":<actionIndex>,"_id":` for the index of the last document. */
+  private actionIndex: string | null = null;
+  private actionPrefix = '';
 
   constructor(
     private readonly client: Client,
@@ -124,6 +158,7 @@ export class BulkWriter<C> {
     private readonly onFatal: (error: BulkFatalError) => void = () => undefined,
   ) {
     this.random = options.random ?? Math.random;
+    metrics.watch(this);
   }
 
   /** Bytes of documents taken and not finished. */
@@ -154,14 +189,17 @@ export class BulkWriter<C> {
   offer(item: BulkItem<C>): boolean {
     if (this.fatal) throw this.fatal;
     // A refused document is offered again as the same object: serialize it once.
-    let serialized = this.refused?.item === item ? this.refused : null;
-    if (!serialized) {
-      const lines = `{"create":{"_index":${JSON.stringify(item.index)},"_id":${JSON.stringify(item.id)}}}\n${JSON.stringify(item.document)}`;
-      serialized = { item, lines, bytes: Buffer.byteLength(lines) + 2 };
-    }
-    const { lines, bytes } = serialized;
+    const json =
+      typeof item.document === 'string'
+        ? item.document
+        : this.refused?.item === item
+          ? this.refused.json
+          : JSON.stringify(item.document);
+    // Written after the pending documents before knowing whether it may join them: its UTF-8
+    // length is only known once written, and counting it first would read it twice.
+    const bytes = this.append(item.index, item.id, json);
     if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) {
-      this.refused = serialized;
+      this.refused = { item, json };
       // Nothing more can join the pending request until something finishes: send it now
       // rather than let it wait out flushIntervalMs.
       this.seal();
@@ -170,11 +208,14 @@ export class BulkWriter<C> {
     this.refused = null;
     this.bytes += bytes;
     this.docs += 1;
-    this.updateGauges();
-    if (this.pending.length > 0 && this.pendingBytes + bytes > this.options.maxBytes) this.seal();
+    if (this.pending.length > 0 && this.pendingBytes + bytes > this.options.maxBytes) {
+      this.seal(bytes);
+    }
     this.pending.push({
-      item: { index: item.index, id: item.id, context: item.context },
-      lines,
+      index: item.index,
+      id: item.id,
+      context: item.context,
+      start: this.pendingBytes,
       bytes,
       attempts: 0,
     });
@@ -217,13 +258,58 @@ export class BulkWriter<C> {
     this.wake();
   }
 
-  private seal(): void {
+  /**
+   * Writes a document's action line, document and newline after the pending documents
+   * (growing the body when it has no room) and returns its length in bytes. It joins them only
+   * when the caller then counts it in pendingBytes.
+   */
+  private append(index: string, id: string, json: string): number {
+    if (index !== this.actionIndex) {
+      this.actionIndex = index;
+      this.actionPrefix = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
+    }
+    const action = `${this.actionPrefix}${JSON.stringify(id)}}}\n`;
+    const at = this.pendingBytes;
+    // The character count is the byte count of ASCII text, which JSON mostly is.
+    let body = this.room(at + action.length + json.length + MAX_CHAR_BYTES);
+    let end = at + body.write(action, at);
+    end += body.write(json, end);
+    if (body.length - end < MAX_CHAR_BYTES) {
+      // Maybe cut short: count the bytes and write it again with room for them.
+      body = this.room(at + Buffer.byteLength(action) + Buffer.byteLength(json) + 1);
+      end = at + body.write(action, at);
+      end += body.write(json, end);
+    }
+    body[end] = 0x0a;
+    return end + 1 - at;
+  }
+
+  /** The pending body, grown to at least `size` bytes with the pending documents kept. */
+  private room(size: number): Buffer {
+    const body = this.pendingBody;
+    if (body && body.length >= size) return body;
+    const grown = Buffer.allocUnsafe(Math.max(size, this.bodyHint, body ? body.length * 2 : 0));
+    body?.copy(grown, 0, 0, this.pendingBytes);
+    this.pendingBody = grown;
+    return grown;
+  }
+
+  /**
+   * Moves the pending documents to the ready requests. `carry` bytes written after them (a
+   * document that did not fit) start the next body.
+   */
+  private seal(carry = 0): void {
     if (this.pendingTimer) clearTimeout(this.pendingTimer);
     this.pendingTimer = null;
     if (this.pending.length === 0) return;
-    this.ready.push(this.pending);
+    const full = this.pendingBody!;
+    const size = this.pendingBytes;
+    this.ready.push({ entries: this.pending, body: full.subarray(0, size) });
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingBody = null;
+    this.bodyHint = Math.max(MIN_BODY_BYTES, size + (size >> 3));
+    if (carry > 0) full.copy(this.room(carry), 0, size, size + carry);
     this.pump();
   }
 
@@ -240,14 +326,18 @@ export class BulkWriter<C> {
     }
   }
 
-  private async send(batch: Entry<C>[]): Promise<void> {
+  private async send(batch: Batch<C>): Promise<void> {
     const started = process.hrtime.bigint();
     let answer: BulkAnswer;
     try {
-      answer = (await this.client.bulk<string>({
-        operations: batch.map((e) => e.lines),
-        filter_path: FILTER_PATH,
-      })) as unknown as BulkAnswer;
+      // The body is already NDJSON bytes: the transport sends a Buffer as it is.
+      answer = await this.client.transport.request<BulkAnswer>({
+        method: 'POST',
+        path: '/_bulk',
+        querystring: { filter_path: FILTER_PATH },
+        bulkBody: batch.body,
+        meta: { name: 'bulk' },
+      });
     } catch (err) {
       this.metrics.bulkSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.bulkRequests.inc({ outcome: 'failed' });
@@ -258,18 +348,20 @@ export class BulkWriter<C> {
     this.requestFailures = 0;
     this.metrics.bulkRequests.inc({ outcome: answer.errors ? 'partial' : 'ok' });
     if (!answer.errors) {
-      for (const entry of batch) this.finish(entry, { status: 'created' });
+      this.finish(batch.entries, CREATED);
       return;
     }
     const retry = new Map<RetryReason, Entry<C>[]>();
-    batch.forEach((entry, i) => {
+    batch.entries.forEach((entry, i) => {
       const result = Object.values(answer.items?.[i] ?? {})[0];
       const verdict = this.classifyItem(entry, result);
-      if (verdict.kind === 'done') this.finish(entry, verdict.outcome);
+      if (verdict.kind === 'done') this.finish([entry], verdict.outcome);
       else if (verdict.kind === 'fatal') this.fail(verdict.error);
       else {
         entry.attempts += 1;
-        retry.set(verdict.reason, [...(retry.get(verdict.reason) ?? []), entry]);
+        const entries = retry.get(verdict.reason);
+        if (entries) entries.push(entry);
+        else retry.set(verdict.reason, [entry]);
       }
     });
     for (const [reason, entries] of retry) {
@@ -279,7 +371,7 @@ export class BulkWriter<C> {
         { documents: entries.length, reason, attempt },
         'bulk items refused for now: retrying',
       );
-      this.retryLater(entries, attempt);
+      this.retryLater(repack(entries, batch.body), attempt);
     }
   }
 
@@ -319,7 +411,7 @@ export class BulkWriter<C> {
         error: new BulkFatalError(
           status,
           type,
-          `Elasticsearch refused to create documents in ${entry.item.index} (${status} ${type}): ${detail}${hint(status)}`,
+          `Elasticsearch refused to create documents in ${entry.index} (${status} ${type}): ${detail}${hint(status)}`,
         ),
       };
     }
@@ -329,17 +421,18 @@ export class BulkWriter<C> {
     };
   }
 
-  private requestFailed(batch: Entry<C>[], err: unknown): void {
+  private requestFailed(batch: Batch<C>, err: unknown): void {
     let reason: RetryReason;
     if (err instanceof errors.ResponseError) {
       const status = err.statusCode ?? 0;
       if (status === 429) reason = 'request_429';
       else if (status >= 500) reason = 'request_5xx';
-      else if (status === 413 && batch.length > 1) {
+      else if (status === 413 && batch.entries.length > 1) {
         // The cluster's http.max_content_length is below bulk.maxBytes: halve and go on.
-        const half = Math.ceil(batch.length / 2);
-        this.log.warn({ documents: batch.length }, 'bulk request too large (413): splitting it');
-        this.ready.unshift(batch.slice(0, half), batch.slice(half));
+        const { entries, body } = batch;
+        const half = Math.ceil(entries.length / 2);
+        this.log.warn({ documents: entries.length }, 'bulk request too large (413): splitting it');
+        this.ready.unshift(repack(entries.slice(0, half), body), repack(entries.slice(half), body));
         return;
       } else {
         const type = typeof err.body === 'object' ? bodyType(err.body) : `http_${status}`;
@@ -347,7 +440,7 @@ export class BulkWriter<C> {
           new BulkFatalError(
             status,
             type,
-            `Elasticsearch refused to create documents in ${[...new Set(batch.map((e) => e.item.index))].join(', ')} (${status} ${type}): ${err.message}${hint(status)}`,
+            `Elasticsearch refused to create documents in ${[...new Set(batch.entries.map((e) => e.index))].join(', ')} (${status} ${type}): ${err.message}${hint(status)}`,
             {
               cause: err,
             },
@@ -373,18 +466,18 @@ export class BulkWriter<C> {
     this.requestFailures += 1;
     this.metrics.retries.inc({ reason });
     this.log.warn(
-      { reason, documents: batch.length, failures: this.requestFailures, err },
+      { reason, documents: batch.entries.length, failures: this.requestFailures, err },
       'bulk request failed: retrying the whole request',
     );
     this.retryLater(batch, this.requestFailures);
   }
 
-  private retryLater(entries: Entry<C>[], attempt: number): void {
+  private retryLater(batch: Batch<C>, attempt: number): void {
     const timer = setTimeout(
       () => {
         this.retryTimers.delete(timer);
         // Retries go first: they are the oldest documents, holding back the offsets behind them.
-        this.ready.unshift(entries);
+        this.ready.unshift(batch);
         this.pump();
       },
       backoffMs(attempt, this.options.retry, this.random),
@@ -392,30 +485,41 @@ export class BulkWriter<C> {
     this.retryTimers.add(timer);
   }
 
-  private finish(entry: Entry<C>, outcome: ItemOutcome): void {
-    if (outcome.status === 'rejected') this.metrics.rejected.inc({ reason: outcome.reason });
-    else this.metrics.docs.inc({ result: outcome.status });
-    const release = (): void => {
-      this.bytes -= entry.bytes;
-      this.docs -= 1;
-      this.updateGauges();
-      this.wake();
-    };
-    let handled: void | Promise<void> = undefined;
-    try {
-      handled = this.onOutcome(entry.item, outcome);
-    } catch (err) {
-      this.log.error({ err, id: entry.item.id }, 'outcome handler failed');
-    }
-    if (handled instanceof Promise) {
-      handled
-        .catch((err: unknown) =>
-          this.log.error({ err, id: entry.item.id }, 'outcome handler failed'),
-        )
-        .finally(release);
+  /**
+   * Hands documents with the same outcome to `onOutcome`, then releases their bytes: counted
+   * and woken once for the lot, not per document.
+   */
+  private finish(entries: readonly Entry<C>[], outcome: ItemOutcome): void {
+    if (outcome.status === 'rejected') {
+      this.metrics.rejected.inc({ reason: outcome.reason }, entries.length);
     } else {
-      release();
+      this.metrics.docs.inc({ result: outcome.status }, entries.length);
     }
+    let bytes = 0;
+    let docs = 0;
+    for (const entry of entries) {
+      let handled: void | Promise<void> = undefined;
+      try {
+        handled = this.onOutcome(entry, outcome);
+      } catch (err) {
+        this.log.error({ err, id: entry.id }, 'outcome handler failed');
+      }
+      if (handled instanceof Promise) {
+        handled
+          .catch((err: unknown) => this.log.error({ err, id: entry.id }, 'outcome handler failed'))
+          .finally(() => this.release(entry.bytes, 1));
+      } else {
+        bytes += entry.bytes;
+        docs += 1;
+      }
+    }
+    if (docs > 0) this.release(bytes, docs);
+  }
+
+  private release(bytes: number, docs: number): void {
+    this.bytes -= bytes;
+    this.docs -= docs;
+    this.wake();
   }
 
   private fail(error: BulkFatalError): void {
@@ -427,20 +531,33 @@ export class BulkWriter<C> {
   }
 
   private wake(): void {
-    const room = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const resolve of room) resolve();
-    if (this.docs === 0 || this.fatal) {
+    if (this.roomWaiters.length > 0) {
+      const room = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const resolve of room) resolve();
+    }
+    if ((this.docs === 0 || this.fatal) && this.idleWaiters.length > 0) {
       const idle = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of idle) resolve();
     }
   }
+}
 
-  private updateGauges(): void {
-    this.metrics.inFlightBytes.set(this.bytes);
-    this.metrics.inFlightDocs.set(this.docs);
+const CREATED: ItemOutcome = { status: 'created' };
+
+/** A request of `entries` alone, their bytes copied out of `from` (the body they were sent in). */
+function repack<C>(entries: Entry<C>[], from: Buffer): Batch<C> {
+  let size = 0;
+  for (const entry of entries) size += entry.bytes;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const entry of entries) {
+    from.copy(body, at, entry.start, entry.start + entry.bytes);
+    entry.start = at;
+    at += entry.bytes;
   }
+  return { entries, body };
 }
 
 /** What to do about a fatal status, appended to the error message. */

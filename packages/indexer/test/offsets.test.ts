@@ -29,6 +29,32 @@ describe('OffsetTracker', () => {
     expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '91' }]);
   });
 
+  it('keeps partitions and topics apart when their records alternate', () => {
+    const tracker = new OffsetTracker();
+    const tickets = [
+      tracker.take('a', 0, '7'),
+      tracker.take('a', 1, '7'),
+      tracker.take('b', 0, '3'),
+      tracker.take('a', 0, '8'),
+      tracker.take('a', 1, '8'),
+    ];
+    for (const t of tickets) tracker.done(t);
+    expect(tracker.committable()).toEqual([
+      { topic: 'a', partition: 0, offset: '9' },
+      { topic: 'a', partition: 1, offset: '9' },
+      { topic: 'b', partition: 0, offset: '4' },
+    ]);
+  });
+
+  it('tracks a partition afresh after a reset, however recently it was taken from', () => {
+    const tracker = new OffsetTracker();
+    tracker.take('t', 0, '5');
+    tracker.reset();
+    tracker.done(tracker.take('t', 0, '6'));
+    expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '7' }]);
+    expect(tracker.pending).toBe(0);
+  });
+
   it('keeps offsets beyond 2^53 exact', () => {
     const tracker = new OffsetTracker();
     tracker.done(tracker.take('t', 0, '9007199254740993'));

@@ -1,0 +1,116 @@
+import type { Client } from '@elastic/elasticsearch';
+import { Registry } from 'prom-client';
+import {
+  BulkWriter,
+  WriterMetrics,
+  runSetup,
+  transactionId,
+  type ItemOutcome,
+} from '@dnsflow/indexer';
+import { createElasticsearch } from '@dnsflow/runtime';
+import {
+  dnsDataStream,
+  ecsJson,
+  toEcs,
+  type EcsDocument,
+  type EnrichedDnsTransaction,
+} from '@dnsflow/schema';
+import { enrichedRecords, testIndexerConfig, uniqueIndexerNames } from '../support/indexer';
+import { esConfig, testLog } from '../support/services';
+
+// The writer builds each bulk request as one Buffer of NDJSON. What it sends must be what it
+// sent when every document was a JSON.stringify'd string joined by the client: the same
+// action lines, the same document bytes, in order. Small bulk and in-flight bounds make it
+// split requests by bytes, refuse documents and take them again; a document of multi-byte
+// text larger than a fresh body buffer makes it grow one mid-write.
+
+describe('dnsflow index: the bulk request body', () => {
+  const names = uniqueIndexerNames('it-body');
+  const config = testIndexerConfig(names, {
+    dataStream: { namespace: names.namespace, retention: '14d' },
+  });
+  const stream = dnsDataStream(names.namespace);
+  let es: Client;
+
+  beforeAll(async () => {
+    es = createElasticsearch(esConfig());
+    await runSetup(config, testLog);
+  });
+
+  afterAll(async () => {
+    await es.close();
+  });
+
+  it('sends the NDJSON the client made of stringified documents and indexes every document', async () => {
+    const records: EnrichedDnsTransaction[] = enrichedRecords(120);
+    // 90,000 characters of two-byte UTF-8: more than a fresh body buffer holds in bytes, as
+    // the first document (taken at once) and amid others (refused until they are done).
+    for (const r of [records[0]!, records[7]!]) {
+      r.transaction.notes = ['é'.repeat(30_000), 'ünï', 'ü'.repeat(60_000)];
+    }
+    records[8]!.transaction.question!.name = 'ünïcödé.名前.example';
+    const expected = (r: EnrichedDnsTransaction): EcsDocument =>
+      toEcs(r, { namespace: names.namespace });
+
+    const bodies: Buffer[] = [];
+    es.diagnostic.on('request', (err, result) => {
+      const params = result?.meta.request.params;
+      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
+        bodies.push(Buffer.from(params.body));
+      }
+    });
+    const outcomes: ItemOutcome['status'][] = [];
+    const writer = new BulkWriter<number>(
+      es,
+      {
+        maxDocs: 1000,
+        maxBytes: 16_000,
+        flushIntervalMs: 50,
+        concurrency: 1,
+        maxInFlightBytes: 40_000,
+        retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
+      },
+      (_item, outcome) => {
+        outcomes.push(outcome.status);
+      },
+      new WriterMetrics(new Registry(), 'test_'),
+      testLog,
+    );
+    let refusals = 0;
+    for (const [i, r] of records.entries()) {
+      // Both forms the writer takes: the document's JSON text and the document itself.
+      const document = i % 2 === 0 ? ecsJson(r, { namespace: names.namespace }) : expected(r);
+      const item = { index: stream, id: transactionId(r), document, context: i };
+      while (!writer.offer(item)) {
+        refusals++;
+        await writer.whenRoom();
+      }
+    }
+    await writer.flush();
+    writer.close();
+
+    expect(outcomes).toEqual(records.map(() => 'created'));
+    expect(refusals).toBeGreaterThan(0);
+    expect(bodies.length).toBeGreaterThan(10);
+    const before = records
+      .map(
+        (r) =>
+          `${JSON.stringify({ create: { _index: stream, _id: transactionId(r) } })}\n${JSON.stringify(expected(r))}\n`,
+      )
+      .join('');
+    expect(Buffer.concat(bodies).toString('utf8')).toBe(before);
+
+    // A data stream is searched, not read by id (the documents are in its backing index).
+    await es.indices.refresh({ index: stream });
+    const ids = records.map((r) => transactionId(r));
+    const found = await es.search<EcsDocument>({
+      index: stream,
+      size: records.length,
+      query: { ids: { values: ids } },
+    });
+    const byId = new Map(found.hits.hits.map((h) => [h._id, h._source]));
+    const indexed = ids.map((id) => byId.get(id) ?? null);
+    const sent: unknown[] = records.map((r) => JSON.parse(JSON.stringify(expected(r))) as unknown);
+    expect(indexed).toEqual(sent);
+  });
+});
