@@ -138,7 +138,9 @@ export class BatchProcessor {
     if (messages.length === 0) return;
     const arrivedMs = this.nowMs();
     this.metrics.stage.received.inc(messages.length);
-    await this.codecs.input.prepare(messages.flatMap((m) => (m.value ? [m.value] : [])));
+    const values: Buffer[] = [];
+    for (const m of messages) if (m.value) values.push(m.value);
+    await this.codecs.input.prepare(values);
     const entries = messages.map((m) => this.decode(source, m));
     this.hold(entries.length);
     let next = 0;
