@@ -1,4 +1,7 @@
+import { collectorConfigSchema, createPipeline, LiveCapture } from '@dnsflow/collector';
+import { loadConfig } from '@dnsflow/runtime';
 import { DelayRelay, SandboxNetwork, run } from '@dnsflow/sandbox';
+import type { DnsTransaction } from '@dnsflow/schema';
 import { once } from 'node:events';
 
 // The simulated node the demo and the end-to-end tests stand on: pods in network
@@ -117,6 +120,42 @@ test('a server behind the delay relay answers, and not before the delay', async 
     expect(relay.stats().relayed).toBe(2);
   } finally {
     await relay.stop();
+  }
+});
+
+test("a collector on the pods' own interfaces records one transaction per lookup across the NAT", async () => {
+  // One libpcap handle per interface, as a node collector on a routed CNI's pod interfaces:
+  // the client's view (to the service IP) and the DNS pod's (after DNAT) arrive in blocks
+  // from two handles, in either order, and must pair as on the wire.
+  const config = loadConfig(collectorConfigSchema, {});
+  const records: DnsTransaction[] = [];
+  const pipeline = createPipeline(config, { onTransaction: (tx) => records.push(tx) });
+  const capture = new LiveCapture({
+    interfaces: [net.pod('starwars/jar-jar').hostVeth, net.pod('kube-dns').hostVeth],
+  });
+  const running = capture.run((frame) => pipeline.frame(frame));
+  const names = Array.from({ length: 20 }, (_, i) => `n${i}.galaxy.test`);
+  for (const name of names) {
+    const answer = await net.exec('starwars/jar-jar', [
+      'dig',
+      `@${SERVICE_IP}`,
+      name,
+      '+short',
+      '+time=2',
+      '+tries=1',
+    ]);
+    expect(answer.stdout.trim()).toBe('192.0.2.7');
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await capture.stop();
+  await running;
+  pipeline.finish();
+  const asked = records.filter((r) => r.question?.name.endsWith('.galaxy.test'));
+  expect(asked.map((r) => r.question?.name).sort()).toEqual([...names].sort());
+  for (const r of asked) {
+    expect(r.status).toBe('ANSWERED');
+    expect(r.server).toEqual({ ip: SERVICE_IP, port: 53 });
+    expect(r.answeredBy).toEqual({ ip: DNS_POD_IP, port: 53 });
   }
 });
 

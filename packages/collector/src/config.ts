@@ -32,6 +32,11 @@ export const collectorConfigSchema = z.strictObject({
         .min(1 * MiB)
         .default(32 * MiB),
       promiscuous: z.boolean().default(false),
+      /**
+       * With several interfaces, how long a frame waits for earlier frames from the other
+       * interfaces, so the copies of a packet (client side, across a NAT) pair in wire order.
+       */
+      reorderWindowMs: z.number().int().min(0).max(10_000).default(300),
     })
     .prefault({}),
   decode: z

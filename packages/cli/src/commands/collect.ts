@@ -37,6 +37,7 @@ export async function collectCommand(options: CollectOptions): Promise<number> {
             snaplenBytes: config.capture.snaplenBytes,
             bufferBytes: config.capture.bufferBytes,
             promiscuous: config.capture.promiscuous,
+            reorderWindowMs: config.capture.reorderWindowMs,
           },
           log,
         );

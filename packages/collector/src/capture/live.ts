@@ -6,6 +6,7 @@ import pcap = require('pcap');
 import type { Logger } from '@dnsflow/runtime';
 import type { FrameSource, InterfaceStats } from '../collector';
 import { CaptureInterfaceError, type CaptureInterfaceProblem } from '../errors';
+import { TimeOrderedMerge } from './merge';
 import { LinkType, type Frame } from './frame';
 
 /** Options of a live libpcap capture. Names and defaults match `capture.*` of the config. */
@@ -35,6 +36,14 @@ export interface LiveCaptureOptions {
    * are dropped and counted in `stats()[].droppedBeforeRun` (default 10000).
    */
   maxPendingFrames?: number;
+  /**
+   * With several interfaces, how long a frame waits for earlier frames of the other
+   * handles before it goes on (default 300 ms: three block timeouts), so pairing sees the
+   * copies of a packet in wire order (see capture/merge.ts). One interface: no wait.
+   */
+  reorderWindowMs?: number;
+  /** Frames held for that ordering at most; past it the oldest go on early (default 50000). */
+  maxReorderFrames?: number;
   /** Where libpcap's warnings and filter fallbacks are logged. */
   log?: Pick<Logger, 'info' | 'warn'>;
   /**
@@ -72,6 +81,10 @@ const DEFAULT_SNAPLEN_BYTES = 65535;
 const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024;
 const DEFAULT_BUFFER_TIMEOUT_MS = 100;
 const DEFAULT_MAX_PENDING_FRAMES = 10_000;
+const DEFAULT_REORDER_WINDOW_MS = 300;
+const DEFAULT_MAX_REORDER_FRAMES = 50_000;
+/** How often frames held for ordering are looked at when no packet arrives. */
+const REORDER_TICK_MS = 50;
 
 /** libpcap's own names for link types (node_pcap reports strings), to LINKTYPE_* numbers. */
 const LINK_TYPE_BY_NAME: Record<string, number> = {
@@ -107,6 +120,8 @@ export function buildDnsFilter(ports: readonly number[], options: { vlan?: boole
 }
 
 interface OpenedInterface extends LiveInterface {
+  /** Its position among the opened interfaces: its source number in the merge. */
+  index: number;
   session: pcap.PcapSession;
   captured: number;
   droppedBeforeRun: number;
@@ -135,6 +150,12 @@ export class LiveCapture implements FrameSource {
   private failure: unknown = null;
   private settle: (() => void) | null = null;
   private readonly finished: Promise<void>;
+  /** Puts several handles' frames in capture-time order; null with one interface. */
+  private readonly merge: TimeOrderedMerge<Frame> | null = null;
+  private readonly sourceOf = new Map<string, number>();
+  private reorderTimer: NodeJS.Timeout | null = null;
+  private releasedEarly = 0;
+  private readonly log: LiveCaptureOptions['log'];
 
   /**
    * Opens every interface at once, so a wrong name or missing capability fails here, at
@@ -148,13 +169,26 @@ export class LiveCapture implements FrameSource {
     this.maxPendingFrames = options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
     this.lendsFrames = options.lendFrames ?? false;
     this.finished = new Promise<void>((resolve) => (this.settle = resolve));
+    this.log = options.log;
     try {
       for (const name of new Set(options.interfaces)) {
-        this.opened.push(this.open(name, options));
+        this.opened.push(this.open(name, this.opened.length, options));
+        this.sourceOf.set(name, this.opened.length - 1);
       }
     } catch (err) {
       this.closeAll();
       throw err;
+    }
+    if (this.opened.length > 1) {
+      this.merge = new TimeOrderedMerge<Frame>({
+        sources: this.opened.length,
+        windowUs: (options.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS) * 1000,
+        maxQueued: options.maxReorderFrames ?? DEFAULT_MAX_REORDER_FRAMES,
+        deliver: (frame) => {
+          this.deliver(frame);
+        },
+        onEarly: (count) => this.onReleasedEarly(count),
+      });
     }
   }
 
@@ -172,8 +206,18 @@ export class LiveCapture implements FrameSource {
     this.consumer = onFrame;
     const queued = this.pending;
     this.pending = [];
-    for (const frame of queued) {
-      if (!this.deliver(frame)) break;
+    if (this.merge) {
+      for (const frame of queued) this.merge.push(this.sourceOf.get(frame.iface ?? '') ?? 0, frame);
+      this.merge.release(Date.now() * 1000);
+      this.reorderTimer = setInterval(
+        () => this.merge?.release(Date.now() * 1000),
+        REORDER_TICK_MS,
+      );
+      this.reorderTimer.unref();
+    } else {
+      for (const frame of queued) {
+        if (!this.deliver(frame)) break;
+      }
     }
     if (this.stopped) this.settle?.();
     return this.finished.then(() => {
@@ -188,6 +232,10 @@ export class LiveCapture implements FrameSource {
   /** Stops capturing on every interface and releases libpcap's handles; idempotent. */
   stop(): Promise<void> {
     if (!this.stopped) {
+      if (this.reorderTimer) clearInterval(this.reorderTimer);
+      this.reorderTimer = null;
+      // What waits for ordering was captured: it goes on before the capture ends.
+      if (this.consumer && this.failure === null) this.merge?.flush();
       this.stopped = true;
       this.closeAll();
       this.pending = [];
@@ -212,7 +260,7 @@ export class LiveCapture implements FrameSource {
     });
   }
 
-  private open(name: string, options: LiveCaptureOptions): OpenedInterface {
+  private open(name: string, index: number, options: LiveCaptureOptions): OpenedInterface {
     const userFilter = options.filter;
     const ports = [...(options.ports ?? [53]), ...(options.metadataPorts ?? [])];
     let filter = userFilter ?? buildDnsFilter(ports);
@@ -237,6 +285,7 @@ export class LiveCapture implements FrameSource {
     }
     const linkType = linkTypeNumber(String(session.link_type));
     const opened: OpenedInterface = {
+      index,
       name,
       linkType,
       filter,
@@ -264,17 +313,34 @@ export class LiveCapture implements FrameSource {
       // consumer that does not copy, queued until run(), or held anywhere on its way, such
       // as to be put in time order with other handles' frames) must be a copy. Lent only
       // when it goes straight to the consumer.
-      data: this.lendsFrames && this.consumer ? view : Buffer.from(view),
+      data: this.lendsFrames && this.consumer && !this.merge ? view : Buffer.from(view),
       origLen,
       iface: iface.name,
     };
-    if (this.consumer) {
+    if (this.consumer && this.merge) {
+      if (this.stopped) return;
+      this.merge.push(iface.index, frame);
+      iface.captured += 1;
+      this.merge.release(Date.now() * 1000);
+    } else if (this.consumer) {
       if (this.deliver(frame)) iface.captured += 1;
     } else if (this.pending.length < this.maxPendingFrames) {
       this.pending.push(frame);
       iface.captured += 1;
     } else {
       iface.droppedBeforeRun += 1;
+    }
+  }
+
+  /** Frames that left the ordering early because too many waited: logged at the first and every 10,000. */
+  private onReleasedEarly(count: number): void {
+    const before = this.releasedEarly;
+    this.releasedEarly += count;
+    if (Math.floor(before / 10_000) !== Math.floor(this.releasedEarly / 10_000) || before === 0) {
+      this.log?.warn(
+        { releasedEarly: this.releasedEarly },
+        'capture: frames went on before the reorder window ended (too many waiting); copies of one packet may pair out of order',
+      );
     }
   }
 
