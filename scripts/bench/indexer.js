@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Indexer benchmark (not a test; run on purpose, after `npx tsc -b`):
 //
-//   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3]
+//   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3] [--build DIR]
 //
 // Against the local Kafka (127.0.0.1:9092) and Elasticsearch (http://127.0.0.1:9200):
 // 1. Generates --docs distinct enriched transactions from test/fixtures, produces them to a
@@ -51,7 +51,10 @@ const schema = require(dist('schema'));
 const runtime = require(dist('runtime'));
 const argv = process.argv.slice(2);
 const OFFLINE = argv.includes('--offline');
-const indexer = require(dist('indexer'));
+// --build DIR: another build's indexer dist (under node_modules, so that it finds its
+// dependencies), e.g. the previous commit's, to run instead of this checkout's.
+const buildAt = argv.indexOf('--build');
+const indexer = require(buildAt < 0 ? dist('indexer') : path.resolve(argv[buildAt + 1]));
 const compareAt = argv.indexOf('--compare');
 const compared = compareAt < 0 ? null : path.resolve(argv[compareAt + 1]);
 
