@@ -38,6 +38,17 @@ export const enricherConfigSchema = z.strictObject({
         .int()
         .min(64 * 1024)
         .default(1 * MiB),
+      /**
+       * A fetch waits for this many bytes or `fetchMaxWaitMs`, whichever comes first: larger
+       * batches mean fewer fetches and fewer transactions (each one several Kafka requests),
+       * at the cost of up to `fetchMaxWaitMs` of latency when traffic is light.
+       */
+      fetchMinBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(256 * 1024),
+      fetchMaxWaitMs: z.number().int().min(0).max(5000).default(200),
       sessionTimeoutMs: z.number().int().min(6000).default(30_000),
       /** Where a new group starts: the oldest record (`earliest`) or only new ones. */
       fromBeginning: z.boolean().default(true),

@@ -38,6 +38,8 @@ export async function startPipeline(
     sessionTimeout: c.sessionTimeoutMs,
     maxBytesPerPartition: c.maxBytesPerPartition,
     maxBytes: c.maxBytesPerPartition * c.partitionsConcurrently,
+    minBytes: c.fetchMinBytes,
+    maxWaitTimeInMs: c.fetchMaxWaitMs,
     // Only committed input: a transactional producer upstream never leaks aborted records.
     readUncommitted: false,
   });
