@@ -108,6 +108,22 @@ describe('dnsflow index: enriched records into Elasticsearch', () => {
     );
     await expectCount('source.kubernetes.namespace', 'starwars', (r) => r.client?.namespace);
     await expectCount('destination.kubernetes.service.name', 'kube-dns', (r) => r.server?.service);
+    // ECS client.* and server.* are the same ends (mapping aliases): queries, aggregations
+    // and the fields API answer them without the documents repeating source/destination.
+    await expectCount('client.ip', '10.244.1.17', (r) => r.transaction.client.ip);
+    await expectCount('client.kubernetes.namespace', 'starwars', (r) => r.client?.namespace);
+    await expectCount('server.kubernetes.service.name', 'kube-dns', (r) => r.server?.service);
+    const byServer = await es.search({
+      index: stream,
+      size: 1,
+      query: { term: { 'client.kubernetes.pod.name': 'jar-jar-binks-5d9f7c8b6-qwert' } },
+      fields: ['client.ip', 'server.ip'],
+      aggs: { servers: { terms: { field: 'server.ip' } } },
+    });
+    const sample = records.find((r) => r.client?.pod === 'jar-jar-binks-5d9f7c8b6-qwert')!;
+    expect(byServer.hits.hits[0]?.fields?.['client.ip']).toEqual([sample.transaction.client.ip]);
+    const servers = (byServer.aggregations?.['servers'] as { buckets: { key: string }[] }).buckets;
+    expect(servers.map((b) => b.key)).toContain(sample.transaction.server.ip);
 
     const hit = await es.search<EcsDocument>({
       index: stream,

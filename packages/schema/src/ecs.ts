@@ -29,7 +29,11 @@ export interface EcsKubernetes {
   service?: { name: string; namespace?: string; type?: string };
 }
 
-/** One end of the flow: ECS source/destination/client/server. */
+/**
+ * One end of the flow: ECS source/destination. In a DNS transaction the client is always the
+ * query's source and the server its destination, so documents carry each end once and the
+ * mappings make `client.*` and `server.*` aliases of them (see templates.ts).
+ */
 export interface EcsEndpoint {
   ip: string;
   port: number;
@@ -82,8 +86,6 @@ export interface EcsDocument {
   };
   source: EcsEndpoint;
   destination: EcsEndpoint;
-  client: EcsEndpoint;
-  server: EcsEndpoint;
   related: { ip: string[]; hosts?: string[] };
   host: { name: string; hostname: string };
   observer: {
@@ -426,8 +428,6 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
     network,
     source,
     destination,
-    client: source,
-    server: destination,
     related,
     host: { name: tx.node, hostname: tx.node },
     observer,
@@ -559,7 +559,7 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
 
   const source = endpointJson(tx.client.ip, tx.client.port, tx.requestBytes, record.client);
   const destination = endpointJson(tx.server.ip, tx.server.port, tx.responseBytes, record.server);
-  out += `},"source":${source},"destination":${destination},"client":${source},"server":${destination},"related":{"ip":${strArray(relatedIps(tx, resolvedIp))}`;
+  out += `},"source":${source},"destination":${destination},"related":{"ip":${strArray(relatedIps(tx, resolvedIp))}`;
   if (q) out += `,"hosts":[${str(q.name)}]`;
   const node = str(tx.node);
   out += `},"host":{"name":${node},"hostname":${node}},"observer":{"hostname":${node},"type":"sensor","product":"dnsflow","vendor":"dnsflow"`;

@@ -30,6 +30,22 @@ const kubernetes = (): Mapping =>
 const endpoint = (): Mapping =>
   object({ ip: ip(), port: long(), bytes: long(), kubernetes: kubernetes() });
 
+/**
+ * Field aliases of every leaf of `mapping`, pointing under `target`. A DNS transaction's
+ * client is its query's source and its server the destination, always: documents carry
+ * each end once (a quarter less to serialize, index and store), and `client.*` and
+ * `server.*` still answer in queries, aggregations, sorting and the fields API (Kibana).
+ */
+function aliasesOf(target: string, mapping: Mapping): Mapping {
+  const properties = mapping['properties'] as Record<string, Mapping> | undefined;
+  if (properties === undefined) return { type: 'alias', path: target };
+  return object(
+    Object.fromEntries(
+      Object.entries(properties).map(([key, child]) => [key, aliasesOf(`${target}.${key}`, child)]),
+    ),
+  );
+}
+
 const record = (): Mapping =>
   object({ name: keyword(), type: keyword(), class: keyword(), ttl: long(), data: keyword() });
 
@@ -73,8 +89,8 @@ export function dnsMappings(): Mapping {
       }),
       source: endpoint(),
       destination: endpoint(),
-      client: endpoint(),
-      server: endpoint(),
+      client: aliasesOf('source', endpoint()),
+      server: aliasesOf('destination', endpoint()),
       related: object({ ip: ip(), hosts: keyword() }),
       host: object({ name: keyword(), hostname: keyword() }),
       observer: object({
