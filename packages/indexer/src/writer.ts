@@ -24,6 +24,9 @@ import { backoffMs, type BackoffOptions } from './retry';
 // Each request's NDJSON is written once into a Buffer as documents are offered, and that
 // Buffer is the request body; a document retried alone is copied out into a new body. Item
 // retries re-send only the retried documents; a failed request re-sends its body as it is.
+// Once Elasticsearch answered a request (it read the whole body), its Buffer is kept for a
+// later request, at most `concurrency` of them: a fresh multi-megabyte Buffer per request
+// cost more CPU (pages mapped and zeroed by the kernel) than filling it.
 
 /** One document to write. `context` travels with it to `onOutcome` (e.g. a Kafka offset). */
 export interface BulkItem<C> {
@@ -97,6 +100,8 @@ interface Entry<C> extends WrittenItem<C> {
 interface Batch<C> {
   entries: Entry<C>[];
   body: Buffer;
+  /** The whole Buffer `body` is the start of, to reuse once answered; null for a copy. */
+  buffer: Buffer | null;
 }
 
 type Classified =
@@ -132,6 +137,8 @@ export class BulkWriter<C> {
   private pendingBytes = 0;
   /** Size of the next body buffer: the last request's, so a steady stream never regrows. */
   private bodyHint = MIN_BODY_BYTES;
+  /** Buffers of answered requests, for the next bodies. */
+  private readonly spareBodies: Buffer[] = [];
   private pendingTimer: NodeJS.Timeout | null = null;
   private readonly ready: Batch<C>[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -288,7 +295,10 @@ export class BulkWriter<C> {
   private room(size: number): Buffer {
     const body = this.pendingBody;
     if (body && body.length >= size) return body;
-    const grown = Buffer.allocUnsafe(Math.max(size, this.bodyHint, body ? body.length * 2 : 0));
+    const want = Math.max(size, this.bodyHint, body ? body.length * 2 : 0);
+    const spare = this.spareBodies.findIndex((b) => b.length >= want);
+    // Never from Node's shared pool: the Buffer is reused whole.
+    const grown = spare < 0 ? Buffer.allocUnsafeSlow(want) : this.spareBodies.splice(spare, 1)[0]!;
     body?.copy(grown, 0, 0, this.pendingBytes);
     this.pendingBody = grown;
     return grown;
@@ -304,7 +314,7 @@ export class BulkWriter<C> {
     if (this.pending.length === 0) return;
     const full = this.pendingBody!;
     const size = this.pendingBytes;
-    this.ready.push({ entries: this.pending, body: full.subarray(0, size) });
+    this.ready.push({ entries: this.pending, body: full.subarray(0, size), buffer: full });
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingBody = null;
@@ -349,6 +359,7 @@ export class BulkWriter<C> {
     this.metrics.bulkRequests.inc({ outcome: answer.errors ? 'partial' : 'ok' });
     if (!answer.errors) {
       this.finish(batch.entries, CREATED);
+      this.reuse(batch);
       return;
     }
     const retry = new Map<RetryReason, Entry<C>[]>();
@@ -373,6 +384,15 @@ export class BulkWriter<C> {
       );
       this.retryLater(repack(entries, batch.body), attempt);
     }
+    this.reuse(batch);
+  }
+
+  /** Keeps an answered request's Buffer for a later body (nothing refers to it any more). */
+  private reuse(batch: Batch<C>): void {
+    if (batch.buffer && this.spareBodies.length < this.options.concurrency) {
+      this.spareBodies.push(batch.buffer);
+    }
+    batch.buffer = null;
   }
 
   private classifyItem(
@@ -557,7 +577,7 @@ function repack<C>(entries: Entry<C>[], from: Buffer): Batch<C> {
     entry.start = at;
     at += entry.bytes;
   }
-  return { entries, body };
+  return { entries, body, buffer: null };
 }
 
 /** What to do about a fatal status, appended to the error message. */
