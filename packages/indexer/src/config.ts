@@ -63,8 +63,11 @@ export const bulkConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(5 * MiB),
-  /** ...or its first document waited this long. */
-  flushIntervalMs: z.number().int().positive().default(1000),
+  /**
+   * ...or its first document waited this long. Under load requests fill by count first;
+   * when traffic is light this is what a document waits before it is sent.
+   */
+  flushIntervalMs: z.number().int().positive().default(250),
   /** Bulk requests in flight at once. */
   concurrency: z.number().int().positive().default(2),
   /**
@@ -109,6 +112,16 @@ export const indexerConfigSchema = z.strictObject({
         .int()
         .positive()
         .default(8 * MiB),
+      /**
+       * A fetch waits for this many bytes or `fetchMaxWaitMs`, whichever comes first: fewer,
+       * larger fetches under load, at most `fetchMaxWaitMs` of latency when it is light.
+       */
+      fetchMinBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(256 * 1024),
+      fetchMaxWaitMs: z.number().int().min(0).max(5000).default(200),
       /** How often consumer lag is read from Kafka for the metrics. */
       lagIntervalMs: z.number().int().positive().default(10_000),
     })

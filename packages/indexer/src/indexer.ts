@@ -68,6 +68,8 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
     heartbeatInterval: config.consumer.heartbeatIntervalMs,
     maxBytes: config.consumer.maxFetchBytes,
     maxBytesPerPartition: config.consumer.maxFetchBytes,
+    minBytes: config.consumer.fetchMinBytes,
+    maxWaitTimeInMs: config.consumer.fetchMaxWaitMs,
   });
   const tracker = new OffsetTracker();
   const committer = new Committer(
