@@ -4,6 +4,7 @@
 //
 //   npm run build && node scripts/bench/pipeline.js [--rates 1000,5000] [--seconds 20]
 //                    [--sustain-qps 20000] [--capture any|pods] [--warmup-seconds 15]
+//                    [--partitions N]   (of its topics; default: setup's, 6)
 //
 // --capture any (the default) takes the Linux `any` device, which on this bridged sandbox
 // sees each packet four times (client veth, bridge in, bridge out across the NAT, DNS pod
@@ -46,6 +47,7 @@ const SECONDS = Number(arg('seconds', 20));
 const SUSTAIN_QPS = Number(arg('sustain-qps', 20000));
 const CAPTURE = String(arg('capture', 'any'));
 const WARMUP_SECONDS = Number(arg('warmup-seconds', 15));
+const PARTITIONS = arg('partitions', undefined);
 if (!['pods', 'any'].includes(CAPTURE)) {
   console.error(`pipeline bench: --capture is pods or any, got ${CAPTURE}`);
   process.exit(2);
@@ -216,6 +218,7 @@ async function main() {
             `--enricher.inventoryFile=${cluster.inventoryFile}`,
           ]),
       `--enricher.metrics.port=${ports.enricher}`,
+      ...(PARTITIONS ? [`--indexer.topics.partitions=${PARTITIONS}`] : []),
       `--indexer.topics.raw=${id}.raw`,
       `--indexer.topics.enriched=${id}.enriched`,
       `--indexer.topics.dlq=${id}.dlq`,
