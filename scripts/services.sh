@@ -2,6 +2,8 @@
 # scripts/services.sh: run REAL Kafka, Elasticsearch and kube-apiserver on 127.0.0.1, no Docker.
 #
 #   scripts/services.sh up     [svc...]   install what is missing, start, wait until ready
+#   scripts/services.sh up --fresh [svc...]  same, but a service it has to start begins with
+#                                         empty data (the tests use this; running ones are kept)
 #   scripts/services.sh install [svc...]  only install/configure what is missing
 #   scripts/services.sh down   [svc...]   stop (SIGTERM, then SIGKILL after a grace period)
 #   scripts/services.sh status [svc...]   one line per service; exit 0 if all up, 3 if not
@@ -67,7 +69,7 @@ ES_SECURE_FILE_USER=dnsflow
 
 KAFKA_HEAP=512m
 ES_HEAP=512m
-KAFKA_READY_TIMEOUT=60
+KAFKA_READY_TIMEOUT=180        # log recovery after an unclean stop takes a while with many topics
 ES_READY_TIMEOUT=120
 STOP_TIMEOUT=45
 
@@ -342,6 +344,7 @@ kafka_prepare() {
 
 kafka_launch() {
   [[ -f $KAFKA_LOG ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
+  rm -f "$KAFKA_DIR/readiness.log" # so a failed start never shows an earlier start's probe
   # setsid + nohup: the broker must outlive this script and the CI step's process group.
   # JVM flags as in Kafka's kafka-run-class.sh / kafka-server-start.sh.
   nohup setsid "$KAFKA_JAVA_HOME/bin/java" "-Xms$KAFKA_HEAP" "-Xmx$KAFKA_HEAP" \
@@ -721,8 +724,26 @@ lock_state() {
   flock -w 900 9 || die "another services.sh holds $STATE_DIR/services.lock"
 }
 
+# Empties the data of a stopped service (topics, indices, cluster objects); installs,
+# configs, certificates and credentials stay.
+svc_wipe_data() {
+  local dir
+  case $1 in
+    kafka) dir=$KAFKA_DATA ;;
+    k8s)
+      k8s_etcd_pid >/dev/null && return 0 # etcd still up (apiserver alone stopped): keep it
+      dir=$K8S_ETCD_DATA
+      ;;
+    *) dir="$(es_node_dir "$1")/data" ;;
+  esac
+  [[ -d $dir ]] || return 0
+  note "$1: starting on empty data (removing $dir)"
+  rm -rf "$dir"
+}
+
 cmd_up() {
-  local svc pid port rc=0 to_start=()
+  local svc pid port rc=0 to_start=() fresh=0
+  if [[ ${1:-} == --fresh ]]; then fresh=1; shift; fi
   lock_state
   need_cmd curl
   # 1. what is already running is left alone
@@ -745,6 +766,9 @@ cmd_up() {
   done
   # 2. install/configure everything (downloads happen here), 3. start all, 4. wait for all:
   #    the servers boot in parallel, which matters on a cold 2-core machine.
+  if [[ $fresh -eq 1 ]]; then
+    for svc in "${to_start[@]}"; do svc_wipe_data "$svc"; done
+  fi
   for svc in "${to_start[@]}"; do svc_prepare "$svc"; done
   for svc in "${to_start[@]}"; do svc_launch "$svc"; done
   for svc in "${to_start[@]}"; do svc_wait "$svc" || rc=1; done
@@ -800,7 +824,7 @@ cmd_logs() {
 }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -808,8 +832,9 @@ main() {
   local cmd=${1:-}
   [[ -n $cmd ]] || usage
   shift
-  local args=() a follow=()
+  local args=() a follow=() fresh=()
   if [[ $cmd == logs && ${1:-} == -f ]]; then follow=(-f); shift; fi
+  if [[ $cmd == up && ${1:-} == --fresh ]]; then fresh=(--fresh); shift; fi
   for a in "$@"; do
     case $a in
       all) args+=("${ALL_SERVICES[@]}") ;;
@@ -824,7 +849,7 @@ main() {
   done
   [[ ${#args[@]} -gt 0 ]] || args=("${DEFAULT_SERVICES[@]}")
   case $cmd in
-    up) cmd_up "${args[@]}" ;;
+    up) cmd_up "${fresh[@]}" "${args[@]}" ;;
     install) cmd_install "${args[@]}" ;;
     down) cmd_down "${args[@]}" ;;
     status) cmd_status "${args[@]}" ;;

@@ -38,7 +38,8 @@ describe('dnsflow index: Elasticsearch down for 60 s mid-stream', () => {
   let indexer: RunningIndexer | null = null;
 
   beforeAll(async () => {
-    await servicesAsync('up', 'es-outage');
+    // A node left stopped by an earlier run starts on empty data; the restart mid-test keeps it.
+    await servicesAsync('up', '--fresh', 'es-outage');
     kafka = createKafka(config.kafka, testLog);
     es = createElasticsearch(esConfig({ nodes: [ES_OUTAGE] }));
     await runSetup(config, testLog);
