@@ -38,6 +38,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { setImmediate: nextTurn } = require('node:timers/promises');
+const { startCpuSampling, formatCores } = require('./cpu-groups');
 
 const root = path.join(__dirname, '..', '..');
 const dist = (pkg) => path.join(root, 'packages', pkg, 'dist', 'index.js');
@@ -143,6 +144,7 @@ async function loadFile(es, file, index) {
     }
   }
   if (batch.length > 0) batches.push(batch);
+  const sampling = startCpuSampling();
   const started = process.hrtime.bigint();
   let next = 0;
   let failed = 0;
@@ -155,8 +157,9 @@ async function loadFile(es, file, index) {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cores = sampling.stop();
   if (failed > 0) throw new Error(`${failed} documents failed in the file load of ${index}`);
-  return seconds;
+  return { seconds, cores };
 }
 
 async function bytesPerDoc(es, index) {
@@ -181,18 +184,22 @@ async function runIndexer(base, round) {
     (await running.registry.getSingleMetric(name).get()).values.reduce((s, v) => s + v.value, 0);
   const startedAt = process.hrtime.bigint();
   let firstAt = null;
+  let sampling = null;
   for (;;) {
     if (firstAt === null && (await metric('dnsflow_indexer_received_total')) > 0) {
       firstAt = process.hrtime.bigint();
+      sampling = startCpuSampling();
     }
     if ((await metric('dnsflow_indexer_docs_indexed_total')) >= DOCS) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   const doneAt = process.hrtime.bigint();
   const used = process.cpuUsage(cpu0);
+  const cores = sampling.stop();
   await running.stop();
   return {
     namespace,
+    cores,
     seconds: Number(doneAt - firstAt) / 1e9,
     joinSeconds: Number(firstAt - startedAt) / 1e9,
     cpuMs: (used.user + used.system) / 1000,
@@ -346,9 +353,13 @@ async function main() {
   const runs = [];
   for (let round = 0; round < ROUNDS; round++) {
     const cpu0 = process.cpuUsage();
-    const seconds = await loadFile(es, file, schema.dnsDataStream(`bench${id}c${round}`));
+    const { seconds, cores } = await loadFile(
+      es,
+      file,
+      schema.dnsDataStream(`bench${id}c${round}`),
+    );
     const used = process.cpuUsage(cpu0);
-    ceilings.push({ seconds, cpuMs: (used.user + used.system) / 1000 });
+    ceilings.push({ seconds, cores, cpuMs: (used.user + used.system) / 1000 });
     runs.push(await runIndexer(config, round));
   }
   const best = (list) => list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -371,6 +382,9 @@ async function main() {
   const usPerDoc = (r) => ((r.cpuMs * 1000) / DOCS).toFixed(0);
   console.log(`group join before the first record: ${run.joinSeconds.toFixed(2)} s`);
   console.log(`rounds (s): dnsflow ${secs(runs)}; ceiling ${secs(ceilings)}`);
+  // "other" is mostly this process: the indexer, or the file loader.
+  console.log(`cores while the fastest rounds ran: dnsflow ${formatCores(run.cores)}`);
+  console.log(`                                    ceiling ${formatCores(ceiling.cores)}`);
   console.log(
     `CPU of this process per document: dnsflow ${usPerDoc(run)} us; ceiling ${usPerDoc(ceiling)} us`,
   );

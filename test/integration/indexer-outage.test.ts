@@ -37,7 +37,13 @@ describe('dnsflow index: Elasticsearch down for 60 s mid-stream', () => {
   let es: Client;
   let indexer: RunningIndexer | null = null;
 
+  let startedHere = false;
+
   beforeAll(async () => {
+    startedHere = !(await servicesAsync('status', 'es-outage').then(
+      () => true,
+      () => false,
+    ));
     // A node left stopped by an earlier run starts on empty data; the restart mid-test keeps it.
     await servicesAsync('up', '--fresh', 'es-outage');
     kafka = createKafka(config.kafka, testLog);
@@ -46,9 +52,14 @@ describe('dnsflow index: Elasticsearch down for 60 s mid-stream', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // Up again (if the test failed mid-outage) so the indexer can stop cleanly; then the node
+    // is left as it was found, like the services the global setup starts.
     await servicesAsync('up', 'es-outage');
     await indexer?.stop();
     await es.close();
+    if (startedHere && process.env['DNSFLOW_KEEP_SERVICES'] !== '1') {
+      await servicesAsync('down', 'es-outage');
+    }
   }, 180_000);
 
   it('loses nothing and duplicates nothing', async () => {
