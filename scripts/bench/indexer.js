@@ -2,6 +2,7 @@
 // Indexer benchmark (not a test; run on purpose, after `npx tsc -b`):
 //
 //   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3] [--build DIR]
+//                                 [--profile DIR]
 //
 // Against the local Kafka (127.0.0.1:9092) and Elasticsearch (http://127.0.0.1:9200):
 // 1. Generates --docs distinct enriched transactions from test/fixtures, produces them to a
@@ -56,6 +57,22 @@ const OFFLINE = argv.includes('--offline');
 // dependencies), e.g. the previous commit's, to run instead of this checkout's.
 const buildAt = argv.indexOf('--build');
 const indexer = require(buildAt < 0 ? dist('indexer') : path.resolve(argv[buildAt + 1]));
+// --profile DIR: a CPU profile of this process while each indexer round runs (first record
+// to last acknowledgement), written to DIR; open it in Chrome DevTools.
+const profileAt = argv.indexOf('--profile');
+const PROFILE_DIR = profileAt < 0 ? null : path.resolve(argv[profileAt + 1]);
+let session = null;
+function profiler(method) {
+  if (!session) {
+    const inspector = require('node:inspector');
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable');
+  }
+  return new Promise((resolve, reject) =>
+    session.post(method, (err, result) => (err ? reject(err) : resolve(result))),
+  );
+}
 const compareAt = argv.indexOf('--compare');
 const compared = compareAt < 0 ? null : path.resolve(argv[compareAt + 1]);
 
@@ -189,6 +206,7 @@ async function runIndexer(base, round) {
     if (firstAt === null && (await metric('dnsflow_indexer_received_total')) > 0) {
       firstAt = process.hrtime.bigint();
       sampling = startCpuSampling();
+      if (PROFILE_DIR) await profiler('Profiler.start');
     }
     if ((await metric('dnsflow_indexer_docs_indexed_total')) >= DOCS) break;
     await new Promise((r) => setTimeout(r, 20));
@@ -196,10 +214,18 @@ async function runIndexer(base, round) {
   const doneAt = process.hrtime.bigint();
   const used = process.cpuUsage(cpu0);
   const cores = sampling.stop();
+  if (PROFILE_DIR) {
+    const { profile } = await profiler('Profiler.stop');
+    const file = path.join(PROFILE_DIR, `indexer-round${round}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    console.log(`profile of the indexer in round ${round}: ${file}`);
+  }
+  const requests = await metric('dnsflow_indexer_bulk_requests_total');
   await running.stop();
   return {
     namespace,
     cores,
+    requests,
     seconds: Number(doneAt - firstAt) / 1e9,
     joinSeconds: Number(firstAt - startedAt) / 1e9,
     cpuMs: (used.user + used.system) / 1000,
@@ -381,6 +407,9 @@ async function main() {
   const secs = (list) => list.map((r) => r.seconds.toFixed(2)).join(', ');
   const usPerDoc = (r) => ((r.cpuMs * 1000) / DOCS).toFixed(0);
   console.log(`group join before the first record: ${run.joinSeconds.toFixed(2)} s`);
+  console.log(
+    `bulk requests: dnsflow ${run.requests} (${Math.round(DOCS / run.requests)} docs each); ceiling ${Math.ceil(DOCS / MAX_DOCS)}`,
+  );
   console.log(`rounds (s): dnsflow ${secs(runs)}; ceiling ${secs(ceilings)}`);
   // "other" is mostly this process: the indexer, or the file loader.
   console.log(`cores while the fastest rounds ran: dnsflow ${formatCores(run.cores)}`);
