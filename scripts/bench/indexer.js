@@ -89,6 +89,8 @@ const option = (name, dflt) => {
 const DOCS = option('docs', OFFLINE ? 50_000 : 100_000);
 const MAX_DOCS = option('max-docs', 1000);
 const CONCURRENCY = option('concurrency', 2);
+// The indexer's flush interval; unset, its default.
+const FLUSH_MS = argv.includes('--flush-ms') ? option('flush-ms', 0) : undefined;
 const ROUNDS = option('rounds', 3);
 const LATENCY_MS = option('latency-ms', 30);
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -336,7 +338,12 @@ async function main() {
     // The retention the other users of the local node's shared template set.
     dataStream: { namespace: `bench${id}i`, retention: '14d' },
     consumer: { groupId: `bench-indexer-${id}`, lagIntervalMs: 60_000 },
-    bulk: { maxDocs: MAX_DOCS, maxBytes: MAX_BYTES, concurrency: CONCURRENCY },
+    bulk: {
+      maxDocs: MAX_DOCS,
+      maxBytes: MAX_BYTES,
+      concurrency: CONCURRENCY,
+      ...(FLUSH_MS === undefined ? {} : { flushIntervalMs: FLUSH_MS }),
+    },
     metrics: { enabled: false },
     log: { level: 'warn' },
   });

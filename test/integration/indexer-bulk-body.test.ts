@@ -113,4 +113,66 @@ describe('dnsflow index: the bulk request body', () => {
     const sent: unknown[] = records.map((r) => JSON.parse(JSON.stringify(expected(r))) as unknown);
     expect(indexed).toEqual(sent);
   });
+  it('sends full requests while others wait behind the one in flight, at the memory bound too', async () => {
+    const records = enrichedRecords(100);
+    // A stream of its own: the first test created these documents already.
+    const second = dnsDataStream(`${names.namespace}b`);
+    const docBytes = (r: EnrichedDnsTransaction): number =>
+      Buffer.byteLength(JSON.stringify(toEcs(r, { namespace: names.namespace }))) + 100;
+    const average = records.reduce((sum, r) => sum + docBytes(r), 0) / records.length;
+    const sizes: number[] = [];
+    const listener = (
+      err: unknown,
+      result: { meta: { request: { params: { path: string; body?: unknown } } } } | null,
+    ) => {
+      const params = result?.meta.request.params;
+      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
+        let lines = 0;
+        for (let at = params.body.indexOf(10); at >= 0; at = params.body.indexOf(10, at + 1))
+          lines++;
+        sizes.push(lines / 2);
+      }
+    };
+    es.diagnostic.on('request', listener);
+    const outcomes: ItemOutcome['status'][] = [];
+    const writer = new BulkWriter<number>(
+      es,
+      {
+        maxDocs: 10,
+        maxBytes: 5 * 1024 * 1024,
+        // Long enough that only a full request, the memory bound or the final flush sends one.
+        flushIntervalMs: 60_000,
+        concurrency: 1,
+        // About 3.5 requests: one in flight, two ready, one filling when the bound is hit.
+        maxInFlightBytes: Math.round(average * 35),
+        retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
+      },
+      (_item, outcome) => {
+        outcomes.push(outcome.status);
+      },
+      new WriterMetrics(new Registry(), 'test_'),
+      testLog,
+    );
+    let refusals = 0;
+    for (const [i, r] of records.entries()) {
+      const item = {
+        index: second,
+        id: transactionId(r),
+        document: ecsJson(r, { namespace: names.namespace }),
+        context: i,
+      };
+      while (!writer.offer(item)) {
+        refusals++;
+        await writer.whenRoom();
+      }
+    }
+    await writer.flush();
+    writer.close();
+    es.diagnostic.off('request', listener);
+
+    expect(outcomes).toEqual(records.map(() => 'created'));
+    expect(refusals).toBeGreaterThan(0);
+    // Refused documents waited for room instead of cutting the filling request short.
+    expect(sizes).toEqual(Array.from({ length: 10 }, () => 10));
+  });
 });

@@ -143,6 +143,8 @@ export class BulkWriter<C> {
   private readonly ready: Batch<C>[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private active = 0;
+  /** The pending request's flush interval ran out while others were ready: send it next. */
+  private flushDue = false;
   private bytes = 0;
   private docs = 0;
   private roomWaiters: (() => void)[] = [];
@@ -207,9 +209,13 @@ export class BulkWriter<C> {
     const bytes = this.append(item.index, item.id, json);
     if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) {
       this.refused = { item, json };
-      // Nothing more can join the pending request until something finishes: send it now
-      // rather than let it wait out flushIntervalMs.
-      this.seal();
+      // Nothing more can join the pending request until something finishes. With no request
+      // ready behind the ones in flight, send it now rather than let it wait out
+      // flushIntervalMs; with some ready, they go first anyway, and the pending request
+      // fills up once room comes back (sealed now, it would go out small: measured, an
+      // Elasticsearch node on 2 cores spent 111 instead of 96 us per document when a quarter
+      // of the requests were cut short this way).
+      if (this.ready.length === 0) this.seal();
       return false;
     }
     this.refused = null;
@@ -232,7 +238,10 @@ export class BulkWriter<C> {
     } else if (!this.pendingTimer) {
       this.pendingTimer = setTimeout(() => {
         this.pendingTimer = null;
-        this.seal();
+        // Behind requests that are ready and waiting, it would not leave any sooner: it is
+        // sealed when they are gone (pump), with whatever joined it meanwhile.
+        if (this.ready.length === 0) this.seal();
+        else this.flushDue = true;
       }, this.options.flushIntervalMs);
     }
     return true;
@@ -311,6 +320,7 @@ export class BulkWriter<C> {
   private seal(carry = 0): void {
     if (this.pendingTimer) clearTimeout(this.pendingTimer);
     this.pendingTimer = null;
+    this.flushDue = false;
     if (this.pending.length === 0) return;
     const full = this.pendingBody!;
     const size = this.pendingBytes;
@@ -334,6 +344,9 @@ export class BulkWriter<C> {
         this.pump();
       });
     }
+    // A pending request whose flush interval ran out behind ready ones goes as soon as it
+    // can (seal pumps it).
+    if (this.flushDue && !this.fatal && this.active < this.options.concurrency) this.seal();
   }
 
   private async send(batch: Batch<C>): Promise<void> {
