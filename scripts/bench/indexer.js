@@ -2,7 +2,7 @@
 // Indexer benchmark (not a test; run on purpose, after `npx tsc -b`):
 //
 //   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3] [--build DIR]
-//                                 [--profile DIR]
+//                                 [--profile DIR] [--flush-ms N] [--inflight-mib N] [--fetch-mib N]
 //
 // Against the local Kafka (127.0.0.1:9092) and Elasticsearch (http://127.0.0.1:9200):
 // 1. Generates --docs distinct enriched transactions from test/fixtures, produces them to a
@@ -91,6 +91,10 @@ const MAX_DOCS = option('max-docs', 1000);
 const CONCURRENCY = option('concurrency', 2);
 // The indexer's flush interval; unset, its default.
 const FLUSH_MS = argv.includes('--flush-ms') ? option('flush-ms', 0) : undefined;
+// The indexer's bound on bytes taken and not yet acknowledged (MiB); unset, its default.
+const INFLIGHT_MIB = argv.includes('--inflight-mib') ? option('inflight-mib', 0) : undefined;
+// The indexer's consumer.maxFetchBytes (MiB); unset, its default.
+const FETCH_MIB = argv.includes('--fetch-mib') ? option('fetch-mib', 0) : undefined;
 const ROUNDS = option('rounds', 3);
 const LATENCY_MS = option('latency-ms', 30);
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -337,12 +341,17 @@ async function main() {
     },
     // The retention the other users of the local node's shared template set.
     dataStream: { namespace: `bench${id}i`, retention: '14d' },
-    consumer: { groupId: `bench-indexer-${id}`, lagIntervalMs: 60_000 },
+    consumer: {
+      groupId: `bench-indexer-${id}`,
+      lagIntervalMs: 60_000,
+      ...(FETCH_MIB === undefined ? {} : { maxFetchBytes: FETCH_MIB * 1024 * 1024 }),
+    },
     bulk: {
       maxDocs: MAX_DOCS,
       maxBytes: MAX_BYTES,
       concurrency: CONCURRENCY,
       ...(FLUSH_MS === undefined ? {} : { flushIntervalMs: FLUSH_MS }),
+      ...(INFLIGHT_MIB === undefined ? {} : { maxInFlightBytes: INFLIGHT_MIB * 1024 * 1024 }),
     },
     metrics: { enabled: false },
     log: { level: 'warn' },
