@@ -15,7 +15,11 @@ export type EncodeResult =
  * `logs-dnsflow.dns-<namespace>`, each with its deterministic `_id`.
  */
 export function createEncoder(namespace: string): (value: Buffer | null) => EncodeResult {
-  const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
+  // Identities repeat from record to record: each distinct one is decoded, and its text
+  // rendered, once (the encoder only reads them).
+  const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction', {
+    shareRecords: ['K8sIdentity'],
+  });
   const index = dnsDataStream(namespace);
   return (value) => {
     if (value === null) {

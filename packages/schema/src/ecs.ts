@@ -473,7 +473,21 @@ function pairJson(first: string, a: string | null, second: string, b: string | n
   return b === null ? `{"${first}":${str(a)}}` : `{"${first}":${str(a)},"${second}":${str(b)}}`;
 }
 
+// The text of identities a codec hands out as shared objects (CodecOptions.shareRecords):
+// one identity is in many documents. Keyed by the object, so it lives as long as the codec
+// keeps the object, and a fresh object (another decoder) is simply rendered.
+const kubernetesTexts = new WeakMap<K8sIdentity, string>();
+
 function kubernetesJson(identity: K8sIdentity): string {
+  let text = kubernetesTexts.get(identity);
+  if (text === undefined) {
+    text = renderKubernetesJson(identity);
+    if (Object.isFrozen(identity)) kubernetesTexts.set(identity, text);
+  }
+  return text;
+}
+
+function renderKubernetesJson(identity: K8sIdentity): string {
   let out = `{"kind":${str(identity.kind.toLowerCase())}`;
   if (identity.namespace !== null) out += `,"namespace":${str(identity.namespace)}`;
   if (identity.pod || identity.podUid) {
