@@ -362,13 +362,16 @@ describe('dnsflow enrich with the real kube-apiserver', () => {
       record(`${net}.3.3`, '192.0.2.53', 'arrives.q.test', duringCut),
       record(`${net}.3.1`, '192.0.2.53', 'stays-after.q.test', duringCut),
     ]);
-    // The records newer than the informers' view wait instead of going out unknown.
+    // The records newer than the informers' view wait instead of going out unknown: the two
+    // of during the cut. The one of before the cut waits too unless the view was already
+    // settled past its time (by the watch lag) when the watch broke, which depends on how
+    // long the steps since `beforeCut` took; either way it is joined with `leaves` (below).
     const held = await eventually(
       () => enricher!.metric('dnsflow_enricher_delay_buffer_records'),
-      (n) => n >= 3,
+      (n) => n >= 2,
       30_000,
     );
-    expect(held).toBeGreaterThanOrEqual(3);
+    expect(held).toBeGreaterThanOrEqual(2);
     const lag = await eventually(
       () => enricher!.metric('dnsflow_enricher_informer_lag_seconds'),
       (n) => n > 0,
