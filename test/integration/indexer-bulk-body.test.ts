@@ -5,6 +5,8 @@ import {
   WriterMetrics,
   runSetup,
   transactionId,
+  type BulkItem,
+  type BulkWriterOptions,
   type ItemOutcome,
 } from '@dnsflow/indexer';
 import { createElasticsearch } from '@dnsflow/runtime';
@@ -41,6 +43,36 @@ describe('dnsflow index: the bulk request body', () => {
     await es.close();
   });
 
+  /**
+   * Offers every item to a new writer with `options` (waiting for room when refused),
+   * flushes, and returns each document's outcome and how many offers were refused.
+   */
+  async function writeAll(
+    options: Omit<BulkWriterOptions, 'retry'>,
+    items: BulkItem<number>[],
+  ): Promise<{ outcomes: ItemOutcome['status'][]; refusals: number }> {
+    const outcomes: ItemOutcome['status'][] = [];
+    const writer = new BulkWriter<number>(
+      es,
+      { ...options, retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 } },
+      (_item, outcome) => {
+        outcomes.push(outcome.status);
+      },
+      new WriterMetrics(new Registry(), 'test_'),
+      testLog,
+    );
+    let refusals = 0;
+    for (const item of items) {
+      while (!writer.offer(item)) {
+        refusals++;
+        await writer.whenRoom();
+      }
+    }
+    await writer.flush();
+    writer.close();
+    return { outcomes, refusals };
+  }
+
   it('sends the NDJSON the client made of stringified documents and indexes every document', async () => {
     const records: EnrichedDnsTransaction[] = enrichedRecords(120);
     // 90,000 characters of two-byte UTF-8: more than a fresh body buffer holds in bytes, as
@@ -59,35 +91,22 @@ describe('dnsflow index: the bulk request body', () => {
         bodies.push(Buffer.from(params.body));
       }
     });
-    const outcomes: ItemOutcome['status'][] = [];
-    const writer = new BulkWriter<number>(
-      es,
+    const { outcomes, refusals } = await writeAll(
       {
         maxDocs: 1000,
         maxBytes: 16_000,
         flushIntervalMs: 50,
         concurrency: 1,
         maxInFlightBytes: 40_000,
-        retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
       },
-      (_item, outcome) => {
-        outcomes.push(outcome.status);
-      },
-      new WriterMetrics(new Registry(), 'test_'),
-      testLog,
+      records.map((r, i) => ({
+        index: stream,
+        id: transactionId(r),
+        // Both forms the writer takes: the document's JSON text and the document itself.
+        document: i % 2 === 0 ? ecsJson(r, { namespace: names.namespace }) : expected(r),
+        context: i,
+      })),
     );
-    let refusals = 0;
-    for (const [i, r] of records.entries()) {
-      // Both forms the writer takes: the document's JSON text and the document itself.
-      const document = i % 2 === 0 ? ecsJson(r, { namespace: names.namespace }) : expected(r);
-      const item = { index: stream, id: transactionId(r), document, context: i };
-      while (!writer.offer(item)) {
-        refusals++;
-        await writer.whenRoom();
-      }
-    }
-    await writer.flush();
-    writer.close();
 
     expect(outcomes).toEqual(records.map(() => 'created'));
     expect(refusals).toBeGreaterThan(0);
@@ -134,9 +153,7 @@ describe('dnsflow index: the bulk request body', () => {
       }
     };
     es.diagnostic.on('request', listener);
-    const outcomes: ItemOutcome['status'][] = [];
-    const writer = new BulkWriter<number>(
-      es,
+    const { outcomes, refusals } = await writeAll(
       {
         maxDocs: 10,
         maxBytes: 5 * 1024 * 1024,
@@ -145,29 +162,14 @@ describe('dnsflow index: the bulk request body', () => {
         concurrency: 1,
         // About 3.5 requests: one in flight, two ready, one filling when the bound is hit.
         maxInFlightBytes: Math.round(average * 35),
-        retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
       },
-      (_item, outcome) => {
-        outcomes.push(outcome.status);
-      },
-      new WriterMetrics(new Registry(), 'test_'),
-      testLog,
-    );
-    let refusals = 0;
-    for (const [i, r] of records.entries()) {
-      const item = {
+      records.map((r, i) => ({
         index: second,
         id: transactionId(r),
         document: ecsJson(r, { namespace: names.namespace }),
         context: i,
-      };
-      while (!writer.offer(item)) {
-        refusals++;
-        await writer.whenRoom();
-      }
-    }
-    await writer.flush();
-    writer.close();
+      })),
+    );
     es.diagnostic.off('request', listener);
 
     expect(outcomes).toEqual(records.map(() => 'created'));
