@@ -21,6 +21,7 @@ const dist = (pkg) => path.join(root, 'packages', pkg, 'dist', 'index.js');
 const schema = require(dist('schema'));
 const runtime = require(dist('runtime'));
 const indexer = require(dist('indexer'));
+const { distinctEnrichedRecords } = require('./enriched-fixture');
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,28 +55,10 @@ function cpuSeconds(pids) {
 }
 
 function documents(count) {
-  const fixture = JSON.parse(
-    fs.readFileSync(path.join(root, 'test', 'fixtures', 'enriched-transactions.json'), 'utf8'),
-    (key, value) =>
-      key === 'data' && typeof value === 'string' && value.startsWith('base64:')
-        ? Buffer.from(value.slice(7), 'base64')
-        : value,
-  );
-  const type = schema.latestSchema('EnrichedDnsTransaction').type;
-  const baseUs = Date.UTC(2026, 0, 15, 12, 0, 0) * 1000;
-  const out = [];
-  for (let i = 0; i < count; i++) {
-    const r = type.clone(fixture[i % fixture.length]);
-    const tx = r.transaction;
-    tx.startTimeUs = baseUs + i * 200;
-    tx.captureTimeUs = tx.startTimeUs + 10_000;
-    if (tx.endTimeUs !== null) tx.endTimeUs = tx.startTimeUs + (tx.latencyUs ?? 0);
-    tx.dnsId = i % 65536;
-    tx.client.port = 30000 + (i % 30000);
-    r.enrichTimeUs = tx.captureTimeUs + 1000;
-    out.push([indexer.transactionId(r), schema.ecsJson(r, { namespace: 'esbench' })]);
-  }
-  return out;
+  return distinctEnrichedRecords(schema, count, 200).map((r) => [
+    indexer.transactionId(r),
+    schema.ecsJson(r, { namespace: 'esbench' }),
+  ]);
 }
 
 function settingsOf(variant) {

@@ -40,6 +40,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { setImmediate: nextTurn } = require('node:timers/promises');
 const { startCpuSampling, formatCores } = require('./cpu-groups');
+const { distinctEnrichedRecords } = require('./enriched-fixture');
 
 const root = path.join(__dirname, '..', '..');
 const dist = (pkg) => path.join(root, 'packages', pkg, 'dist', 'index.js');
@@ -104,29 +105,9 @@ const FILTER_PATH = 'errors,items.*.status,items.*.error.type';
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const log = runtime.createLogger('bench', { level: 'warn' });
 
+/** Distinct enriched transactions, 50 a second of capture time. */
 function records(count) {
-  const fixture = JSON.parse(
-    fs.readFileSync(path.join(root, 'test', 'fixtures', 'enriched-transactions.json'), 'utf8'),
-    (key, value) =>
-      key === 'data' && typeof value === 'string' && value.startsWith('base64:')
-        ? Buffer.from(value.slice(7), 'base64')
-        : value,
-  );
-  const type = schema.latestSchema('EnrichedDnsTransaction').type;
-  const baseUs = Date.UTC(2026, 0, 15, 12, 0, 0) * 1000;
-  const out = [];
-  for (let i = 0; i < count; i++) {
-    const r = type.clone(fixture[i % fixture.length]);
-    const tx = r.transaction;
-    tx.startTimeUs = baseUs + i * 20_000; // 50 a second
-    tx.captureTimeUs = tx.startTimeUs + 10_000;
-    if (tx.endTimeUs !== null) tx.endTimeUs = tx.startTimeUs + (tx.latencyUs ?? 0);
-    tx.dnsId = i % 65536;
-    tx.client.port = 30000 + (i % 30000);
-    r.enrichTimeUs = tx.captureTimeUs + 1000;
-    out.push(r);
-  }
-  return out;
+  return distinctEnrichedRecords(schema, count, 20_000);
 }
 
 async function produce(kafka, topic, values) {
