@@ -12,19 +12,26 @@ import {
 import { createElasticsearch } from '@dnsflow/runtime';
 import {
   dnsDataStream,
+  EcsTranscoder,
   ecsJson,
   toEcs,
   type EcsDocument,
   type EnrichedDnsTransaction,
 } from '@dnsflow/schema';
-import { enrichedRecords, testIndexerConfig, uniqueIndexerNames } from '../support/indexer';
+import {
+  encodeEnriched,
+  enrichedRecords,
+  testIndexerConfig,
+  uniqueIndexerNames,
+} from '../support/indexer';
 import { esConfig, testLog } from '../support/services';
 
 // The writer builds each bulk request as one Buffer of NDJSON. What it sends must be what it
 // sent when every document was a JSON.stringify'd string joined by the client: the same
-// action lines, the same document bytes, in order. Small bulk and in-flight bounds make it
-// split requests by bytes, refuse documents and take them again; a document of multi-byte
-// text larger than a fresh body buffer makes it grow one mid-write.
+// action lines, the same document bytes, in order, whether a document came as text, as bytes
+// or as an object. Small bulk and in-flight bounds make it split requests by bytes, refuse
+// documents and take them again; a document of multi-byte text larger than a fresh body
+// buffer makes it grow one mid-write.
 
 describe('dnsflow index: the bulk request body', () => {
   const names = uniqueIndexerNames('it-body');
@@ -77,12 +84,22 @@ describe('dnsflow index: the bulk request body', () => {
     const records: EnrichedDnsTransaction[] = enrichedRecords(120);
     // 90,000 characters of two-byte UTF-8: more than a fresh body buffer holds in bytes, as
     // the first document (taken at once) and amid others (refused until they are done).
-    for (const r of [records[0]!, records[7]!]) {
+    for (const r of [records[0]!, records[7]!, records[5]!]) {
       r.transaction.notes = ['é'.repeat(30_000), 'ünï', 'ü'.repeat(60_000)];
     }
     records[8]!.transaction.question!.name = 'ünïcödé.名前.example';
     const expected = (r: EnrichedDnsTransaction): EcsDocument =>
       toEcs(r, { namespace: names.namespace });
+    const transcoder = new EcsTranscoder({ namespace: names.namespace });
+    // The three forms the writer takes: the document's JSON text, its UTF-8 bytes (as the
+    // indexer transcodes them from Avro) and the document itself.
+    const document = (r: EnrichedDnsTransaction, i: number): BulkItem<number>['document'] => {
+      if (i % 3 === 0) return ecsJson(r, { namespace: names.namespace });
+      if (i % 3 === 1) return expected(r);
+      const bytes = transcoder.transcode(encodeEnriched(r));
+      if (bytes === null) throw new Error(`record ${i} was not transcoded`);
+      return bytes;
+    };
 
     const bodies: Buffer[] = [];
     es.diagnostic.on('request', (err, result) => {
@@ -102,8 +119,7 @@ describe('dnsflow index: the bulk request body', () => {
       records.map((r, i) => ({
         index: stream,
         id: transactionId(r),
-        // Both forms the writer takes: the document's JSON text and the document itself.
-        document: i % 2 === 0 ? ecsJson(r, { namespace: names.namespace }) : expected(r),
+        document: document(r, i),
         context: i,
       })),
     );

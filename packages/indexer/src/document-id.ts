@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { EnrichedDnsTransaction } from '@dnsflow/schema';
+import type { EnrichedDnsTransaction, TranscodedKey } from '@dnsflow/schema';
 
 /**
  * The `_id` of a transaction's document: a hash of what identifies the transaction on the
@@ -14,7 +14,22 @@ import type { EnrichedDnsTransaction } from '@dnsflow/schema';
  */
 export function transactionId(record: EnrichedDnsTransaction): string {
   const tx = record.transaction;
+  return transactionKeyId({
+    node: tx.node,
+    transport: tx.transport,
+    clientIp: tx.client.ip,
+    clientPort: tx.client.port,
+    serverIp: tx.server.ip,
+    serverPort: tx.server.port,
+    dnsId: tx.dnsId,
+    startTimeUs: tx.startTimeUs,
+    endTimeUs: tx.endTimeUs,
+  });
+}
+
+/** {@link transactionId} from the identifying fields alone (as the transcoder reads them). */
+export function transactionKeyId(k: TranscodedKey): string {
   // The same string `[...].join('|')` built, without the array.
-  const key = `${tx.node}|${tx.transport}|${tx.client.ip}|${tx.client.port}|${tx.server.ip}|${tx.server.port}|${tx.dnsId}|${tx.startTimeUs}|${tx.endTimeUs ?? ''}`;
+  const key = `${k.node}|${k.transport}|${k.clientIp}|${k.clientPort}|${k.serverIp}|${k.serverPort}|${k.dnsId}|${k.startTimeUs}|${k.endTimeUs ?? ''}`;
   return hash('sha256', key, 'base64url').slice(0, 22);
 }

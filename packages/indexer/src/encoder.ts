@@ -1,13 +1,19 @@
-import { createCodec, dnsDataStream, ecsJson, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import {
+  createCodec,
+  dnsDataStream,
+  EcsTranscoder,
+  ecsJson,
+  type EnrichedDnsTransaction,
+} from '@dnsflow/schema';
 import type { DeadLetterStage } from './dead-letter';
-import { transactionId } from './document-id';
+import { transactionId, transactionKeyId } from './document-id';
 
 /**
- * A Kafka record as the Elasticsearch document to create (its JSON text: the document object
- * is never needed, only what is sent), or why it cannot be one.
+ * A Kafka record as the Elasticsearch document to create (its JSON, as text or as UTF-8
+ * bytes: the document object is never needed, only what is sent), or why it cannot be one.
  */
 export type EncodeResult =
-  | { status: 'ok'; index: string; id: string; json: string }
+  | { status: 'ok'; index: string; id: string; json: string | Buffer }
   | { status: 'error'; stage: DeadLetterStage; reason: string; detail: string };
 
 /**
@@ -15,6 +21,10 @@ export type EncodeResult =
  * `logs-dnsflow.dns-<namespace>`, each with its deterministic `_id`.
  */
 export function createEncoder(namespace: string): (value: Buffer | null) => EncodeResult {
+  // Records of the newest schema go from their Avro bytes straight to the document's bytes;
+  // what the transcoder leaves (other versions, odd encodings, bad input) is decoded and
+  // rendered here, which also names what was wrong with a bad record.
+  const transcoder = new EcsTranscoder({ namespace });
   // Identities repeat from record to record: each distinct one is decoded, and its text
   // rendered, once (the encoder only reads them).
   const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction', {
@@ -24,6 +34,10 @@ export function createEncoder(namespace: string): (value: Buffer | null) => Enco
   return (value) => {
     if (value === null) {
       return { status: 'error', stage: 'decode', reason: 'empty', detail: 'record has no value' };
+    }
+    const json = transcoder.transcode(value);
+    if (json !== null) {
+      return { status: 'ok', index, id: transactionKeyId(transcoder.key), json };
     }
     const decoded = codec.decode(value);
     if (decoded.status !== 'ok') {

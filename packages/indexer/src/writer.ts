@@ -35,10 +35,11 @@ export interface BulkItem<C> {
   /** Deterministic `_id`: the same source record always gives the same id. */
   id: string;
   /**
-   * The document, or its JSON text exactly as JSON.stringify would write it (a document
-   * rendered straight to text never builds the object).
+   * The document, or its JSON exactly as JSON.stringify would write it, as text or as UTF-8
+   * bytes (a document rendered straight to JSON never builds the object). Bytes are copied
+   * when the document is taken; they must stay as they are while it may be offered again.
    */
-  document: object | string;
+  document: object | string | Uint8Array;
   context: C;
 }
 
@@ -129,6 +130,22 @@ const MIN_BODY_BYTES = 64 * 1024;
 /** The longest UTF-8 encoding of one character: with this much room left, a write was whole. */
 const MAX_CHAR_BYTES = 4;
 
+/**
+ * Writes an action line and its document at `at`, returning where they end, or -1 when `body`
+ * may have been too short for them (write them again with room for their counted bytes).
+ */
+function writeEntry(body: Buffer, at: number, action: string, json: string | Uint8Array): number {
+  let end = at + body.write(action, at);
+  if (typeof json === 'string') {
+    end += body.write(json, end);
+  } else {
+    if (body.length - end < json.length + MAX_CHAR_BYTES) return -1;
+    body.set(json, end);
+    end += json.length;
+  }
+  return body.length - end < MAX_CHAR_BYTES ? -1 : end;
+}
+
 /** Writes documents to Elasticsearch in bulk; see the file comment for the retry rules. */
 export class BulkWriter<C> {
   private pending: Entry<C>[] = [];
@@ -151,7 +168,7 @@ export class BulkWriter<C> {
   private idleWaiters: (() => void)[] = [];
   private requestFailures = 0;
   private fatal: BulkFatalError | null = null;
-  private refused: { item: BulkItem<C>; json: string } | null = null;
+  private refused: { item: BulkItem<C>; json: string | Uint8Array } | null = null;
   private readonly random: () => number;
   /** `{"create":{"_index":<actionIndex>,"_id":` for the index of the last document. */
   private actionIndex: string | null = null;
@@ -199,7 +216,7 @@ export class BulkWriter<C> {
     if (this.fatal) throw this.fatal;
     // A refused document is offered again as the same object: serialize it once.
     const json =
-      typeof item.document === 'string'
+      typeof item.document === 'string' || item.document instanceof Uint8Array
         ? item.document
         : this.refused?.item === item
           ? this.refused.json
@@ -279,7 +296,7 @@ export class BulkWriter<C> {
    * (growing the body when it has no room) and returns its length in bytes. It joins them only
    * when the caller then counts it in pendingBytes.
    */
-  private append(index: string, id: string, json: string): number {
+  private append(index: string, id: string, json: string | Uint8Array): number {
     if (index !== this.actionIndex) {
       this.actionIndex = index;
       this.actionPrefix = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
@@ -288,13 +305,12 @@ export class BulkWriter<C> {
     const at = this.pendingBytes;
     // The character count is the byte count of ASCII text, which JSON mostly is.
     let body = this.room(at + action.length + json.length + MAX_CHAR_BYTES);
-    let end = at + body.write(action, at);
-    end += body.write(json, end);
-    if (body.length - end < MAX_CHAR_BYTES) {
+    let end = writeEntry(body, at, action, json);
+    if (end < 0) {
       // Maybe cut short: count the bytes and write it again with room for them.
-      body = this.room(at + Buffer.byteLength(action) + Buffer.byteLength(json) + 1);
-      end = at + body.write(action, at);
-      end += body.write(json, end);
+      const bytes = typeof json === 'string' ? Buffer.byteLength(json) : json.length;
+      body = this.room(at + Buffer.byteLength(action) + bytes + 1);
+      end = writeEntry(body, at, action, json);
     }
     body[end] = 0x0a;
     return end + 1 - at;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnrichedDnsTransaction } from '@dnsflow/schema';
-import { transactionId } from '../src/document-id';
+import { createCodec, EcsTranscoder, type EnrichedDnsTransaction } from '@dnsflow/schema';
+import { transactionId, transactionKeyId } from '../src/document-id';
 
 const fixture = JSON.parse(
   readFileSync(
@@ -51,5 +51,24 @@ describe('transactionId', () => {
     const unanswered = structuredClone(fixture[0]!);
     unanswered.transaction.endTimeUs = null;
     expect(transactionId(unanswered)).toBe('UJdHwRjifmeI-GOee1YHnb');
+  });
+
+  it('is the same from the fields the transcoder reads straight from the Avro bytes', () => {
+    const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
+    const transcoder = new EcsTranscoder();
+    // The fixture with its EDNS option data as bytes, as the schema has them.
+    const records = JSON.parse(JSON.stringify(fixture), (key, value: unknown) =>
+      key === 'data' && typeof value === 'string' && value.startsWith('base64:')
+        ? Buffer.from(value.slice(7), 'base64')
+        : value,
+    ) as EnrichedDnsTransaction[];
+    const unanswered = {
+      ...records[0]!,
+      transaction: { ...records[0]!.transaction, endTimeUs: null },
+    };
+    for (const r of [...records, unanswered]) {
+      expect(transcoder.transcode(codec.encode(r))).not.toBeNull();
+      expect(transactionKeyId(transcoder.key)).toBe(transactionId(r));
+    }
   });
 });

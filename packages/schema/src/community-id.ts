@@ -26,18 +26,19 @@ function ipBytes(ip: string): Buffer {
 }
 
 /**
- * A dotted-quad IPv4 address as a 32-bit unsigned number, or -1 when `ip` is not one in the
- * canonical form `isIPv4` accepts (four decimal octets, no leading zeros): those take the
- * general path. Every indexed document needs a Community ID, and this spares the common case
- * the split, the array and the Buffer.
+ * The dotted-quad IPv4 address in `bytes[start..end)` (ASCII) as a 32-bit unsigned number, or -1
+ * when it is not one in the canonical form `isIPv4` accepts (four decimal octets, no leading
+ * zeros): those take the general path. Every indexed document needs a Community ID, and this
+ * spares the common case the split, the array and the Buffer; the indexer reads addresses
+ * straight from the Avro bytes with it.
  */
-function ipv4Number(ip: string): number {
+export function ipv4NumberOfBytes(bytes: Uint8Array, start: number, end: number): number {
   let value = 0;
   let octet = 0;
   let digits = 0;
   let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
     if (c === 46) {
       if (digits === 0 || dots === 3) return -1;
       value = value * 256 + octet;
@@ -57,8 +58,41 @@ function ipv4Number(ip: string): number {
   return value * 256 + octet;
 }
 
+/** Room for the UTF-8 of any string of up to 15 characters (the longest dotted quad). */
+const v4Text = Buffer.alloc(64);
+
+/** {@link ipv4NumberOfBytes} of a string. */
+function ipv4Number(ip: string): number {
+  if (ip.length > 15) return -1;
+  return ipv4NumberOfBytes(v4Text, 0, v4Text.write(ip, 0));
+}
+
 /** Reused for every IPv4 flow: the hash is taken before the next call can write into it. */
 const v4Tuple = Buffer.alloc(2 + 4 + 4 + 6);
+
+/**
+ * Community ID v1 of an IPv4 flow, its addresses as numbers ({@link ipv4NumberOfBytes});
+ * `protocol` is the IANA number (17 UDP, 6 TCP).
+ */
+export function communityIdV4(
+  protocol: number,
+  src: number,
+  srcPort: number,
+  dst: number,
+  dstPort: number,
+  seed = 0,
+): string {
+  const swap = src > dst || (src === dst && srcPort > dstPort);
+  const buf = v4Tuple;
+  buf.writeUInt16BE(seed, 0);
+  buf.writeUInt32BE(swap ? dst : src, 2);
+  buf.writeUInt32BE(swap ? src : dst, 6);
+  buf[10] = protocol;
+  buf[11] = 0;
+  buf.writeUInt16BE(swap ? dstPort : srcPort, 12);
+  buf.writeUInt16BE(swap ? srcPort : dstPort, 14);
+  return `1:${hash('sha1', buf, 'base64')}`;
+}
 
 /** Community ID v1 of a UDP or TCP flow, e.g. `1:LQU9qZlK+B5F3KDmev6m5PMibrg=`. */
 export function communityId(
@@ -71,18 +105,7 @@ export function communityId(
 ): string {
   const a4 = ipv4Number(srcIp);
   const b4 = a4 < 0 ? -1 : ipv4Number(dstIp);
-  if (b4 >= 0) {
-    const swap = a4 > b4 || (a4 === b4 && srcPort > dstPort);
-    const buf = v4Tuple;
-    buf.writeUInt16BE(seed, 0);
-    buf.writeUInt32BE(swap ? b4 : a4, 2);
-    buf.writeUInt32BE(swap ? a4 : b4, 6);
-    buf[10] = PROTOCOLS[transport];
-    buf[11] = 0;
-    buf.writeUInt16BE(swap ? dstPort : srcPort, 12);
-    buf.writeUInt16BE(swap ? srcPort : dstPort, 14);
-    return `1:${hash('sha1', buf, 'base64')}`;
-  }
+  if (b4 >= 0) return communityIdV4(PROTOCOLS[transport], a4, srcPort, b4, dstPort, seed);
   let a = ipBytes(srcIp);
   let b = ipBytes(dstIp);
   let ap = srcPort;

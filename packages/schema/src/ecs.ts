@@ -444,7 +444,7 @@ export function toEcs(record: EnrichedDnsTransaction, options: EcsOptions = {}):
 // random records), so a change to one must be made to the other.
 
 /** A string as a JSON string literal, exactly as JSON.stringify writes it. */
-function str(value: string): string {
+export function jsonString(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     // Control characters, `"`, `\` and surrogates (escaped when unpaired) need JSON.stringify.
@@ -462,15 +462,17 @@ function num(value: number): string {
 
 function strArray(values: readonly string[]): string {
   if (values.length === 0) return '[]';
-  let out = `[${str(values[0]!)}`;
-  for (let i = 1; i < values.length; i++) out += `,${str(values[i]!)}`;
+  let out = `[${jsonString(values[0]!)}`;
+  for (let i = 1; i < values.length; i++) out += `,${jsonString(values[i]!)}`;
   return `${out}]`;
 }
 
 /** An object of two optional string fields, each left out when null. */
 function pairJson(first: string, a: string | null, second: string, b: string | null): string {
-  if (a === null) return b === null ? '{}' : `{"${second}":${str(b)}}`;
-  return b === null ? `{"${first}":${str(a)}}` : `{"${first}":${str(a)},"${second}":${str(b)}}`;
+  if (a === null) return b === null ? '{}' : `{"${second}":${jsonString(b)}}`;
+  return b === null
+    ? `{"${first}":${jsonString(a)}}`
+    : `{"${first}":${jsonString(a)},"${second}":${jsonString(b)}}`;
 }
 
 // The text of identities a codec hands out as shared objects (CodecOptions.shareRecords):
@@ -487,24 +489,24 @@ function kubernetesJson(identity: K8sIdentity): string {
   return text;
 }
 
-function renderKubernetesJson(identity: K8sIdentity): string {
-  let out = `{"kind":${str(identity.kind.toLowerCase())}`;
-  if (identity.namespace !== null) out += `,"namespace":${str(identity.namespace)}`;
+export function renderKubernetesJson(identity: K8sIdentity): string {
+  let out = `{"kind":${jsonString(identity.kind.toLowerCase())}`;
+  if (identity.namespace !== null) out += `,"namespace":${jsonString(identity.namespace)}`;
   if (identity.pod || identity.podUid) {
     out += `,"pod":${pairJson('name', identity.pod, 'uid', identity.podUid)}`;
   }
   // A map: JSON.stringify puts integer-like keys first, as it would in the document.
   if (hasKeys(identity.labels)) out += `,"labels":${JSON.stringify(identity.labels)}`;
-  if (identity.node) out += `,"node":{"name":${str(identity.node)}}`;
+  if (identity.node) out += `,"node":{"name":${jsonString(identity.node)}}`;
   if (identity.workloadKind || identity.workloadName) {
     out += `,"workload":${pairJson('kind', identity.workloadKind, 'name', identity.workloadName)}`;
   }
   if (identity.service) {
-    out += `,"service":{"name":${str(identity.service)}`;
+    out += `,"service":{"name":${jsonString(identity.service)}`;
     if (identity.serviceNamespace !== null) {
-      out += `,"namespace":${str(identity.serviceNamespace)}`;
+      out += `,"namespace":${jsonString(identity.serviceNamespace)}`;
     }
-    if (identity.serviceType !== null) out += `,"type":${str(identity.serviceType)}`;
+    if (identity.serviceType !== null) out += `,"type":${jsonString(identity.serviceType)}`;
     out += '}';
   }
   return `${out}}`;
@@ -514,14 +516,14 @@ function answersJson(records: readonly ResourceRecord[]): string {
   let out = '[';
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    out += `${i === 0 ? '' : ','}{"name":${str(r.name)},"type":${str(r.type)},"class":${str(r.class)},"ttl":${num(r.ttl)},"data":${str(r.data)}}`;
+    out += `${i === 0 ? '' : ','}{"name":${jsonString(r.name)},"type":${jsonString(r.type)},"class":${jsonString(r.class)},"ttl":${num(r.ttl)},"data":${jsonString(r.data)}}`;
   }
   return `${out}]`;
 }
 
 function ednsJson(value: Edns): string {
   let out = `{"version":${num(value.version)},"udp_size":${num(value.udpSize)},"do":${value.do}`;
-  if (value.clientSubnet !== null) out += `,"client_subnet":${str(value.clientSubnet)}`;
+  if (value.clientSubnet !== null) out += `,"client_subnet":${jsonString(value.clientSubnet)}`;
   out += ',"options":[';
   for (let i = 0; i < value.options.length; i++) {
     const o = value.options[i]!;
@@ -536,7 +538,7 @@ function endpointJson(
   bytes: number | null,
   k8s: K8sIdentity | null,
 ): string {
-  let out = `{"ip":${str(ip)},"port":${num(port)}`;
+  let out = `{"ip":${jsonString(ip)},"port":${num(port)}`;
   if (bytes !== null) out += `,"bytes":${num(bytes)}`;
   if (k8s) out += `,"kubernetes":${kubernetesJson(k8s)}`;
   return `${out}}`;
@@ -555,7 +557,7 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
   const d = record.domain;
   const resolvedIp = resolvedIps(tx);
 
-  let out = `{"@timestamp":"${timestamp}","ecs":{"version":"${ECS_VERSION}"},"data_stream":{"type":"logs","dataset":"${DNS_DATASET}","namespace":${str(options.namespace ?? 'default')}},"event":{"kind":"event","category":["network"],"type":${tx.status === 'MALFORMED' ? '["protocol","error"]' : '["protocol"]'},"dataset":"${DNS_DATASET}","module":"dnsflow","outcome":"${outcome(tx)}","created":"${created}","start":"${timestamp}"`;
+  let out = `{"@timestamp":"${timestamp}","ecs":{"version":"${ECS_VERSION}"},"data_stream":{"type":"logs","dataset":"${DNS_DATASET}","namespace":${jsonString(options.namespace ?? 'default')}},"event":{"kind":"event","category":["network"],"type":${tx.status === 'MALFORMED' ? '["protocol","error"]' : '["protocol"]'},"dataset":"${DNS_DATASET}","module":"dnsflow","outcome":"${outcome(tx)}","created":"${created}","start":"${timestamp}"`;
   if (tx.endTimeUs !== null) out += `,"end":"${isoMicros(tx.endTimeUs)}"`;
   if (tx.latencyUs !== null) out += `,"duration":${num(tx.latencyUs * 1000)}`;
 
@@ -567,37 +569,38 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
     tx.server.port,
   );
   const udp = tx.transport === 'UDP';
-  out += `},"network":{"transport":"${udp ? 'udp' : 'tcp'}","protocol":"dns","type":"${isIPv4(tx.client.ip) ? 'ipv4' : 'ipv6'}","iana_number":"${udp ? '17' : '6'}","community_id":${str(community)}`;
+  out += `},"network":{"transport":"${udp ? 'udp' : 'tcp'}","protocol":"dns","type":"${isIPv4(tx.client.ip) ? 'ipv4' : 'ipv6'}","iana_number":"${udp ? '17' : '6'}","community_id":${jsonString(community)}`;
   const bytes = (tx.requestBytes ?? 0) + (tx.responseBytes ?? 0);
   if (bytes > 0) out += `,"bytes":${num(bytes)}`;
 
   const source = endpointJson(tx.client.ip, tx.client.port, tx.requestBytes, record.client);
   const destination = endpointJson(tx.server.ip, tx.server.port, tx.responseBytes, record.server);
   out += `},"source":${source},"destination":${destination},"related":{"ip":${strArray(relatedIps(tx, resolvedIp))}`;
-  if (q) out += `,"hosts":[${str(q.name)}]`;
-  const node = str(tx.node);
+  if (q) out += `,"hosts":[${jsonString(q.name)}]`;
+  const node = jsonString(tx.node);
   out += `},"host":{"name":${node},"hostname":${node}},"observer":{"hostname":${node},"type":"sensor","product":"dnsflow","vendor":"dnsflow"`;
-  if (tx.iface) out += `,"ingress":{"interface":{"name":${str(tx.iface)}}}`;
+  if (tx.iface) out += `,"ingress":{"interface":{"name":${jsonString(tx.iface)}}}`;
 
-  out += `},"dns":{"id":"${tx.dnsId}","op_code":${str(tx.opcode)},"type":"${tx.status === 'ANSWERED' || tx.status === 'ORPHAN' ? 'answer' : 'query'}"`;
-  if (tx.rcode !== null) out += `,"response_code":${str(tx.rcode)}`;
+  out += `},"dns":{"id":"${tx.dnsId}","op_code":${jsonString(tx.opcode)},"type":"${tx.status === 'ANSWERED' || tx.status === 'ORPHAN' ? 'answer' : 'query'}"`;
+  if (tx.rcode !== null) out += `,"response_code":${jsonString(tx.rcode)}`;
   out += `,"header_flags":${strArray(headerFlags(tx))}`;
   if (q) {
-    out += `,"question":{"name":${str(q.name)},"type":${str(q.type)},"class":${str(q.class)}`;
+    out += `,"question":{"name":${jsonString(q.name)},"type":${jsonString(q.type)},"class":${jsonString(q.class)}`;
     if (d && d.registeredDomain !== null) {
-      out += `,"registered_domain":${str(d.registeredDomain)}`;
+      out += `,"registered_domain":${jsonString(d.registeredDomain)}`;
     }
-    if (d && d.subdomain !== null) out += `,"subdomain":${str(d.subdomain)}`;
-    if (d && d.topLevelDomain !== null) out += `,"top_level_domain":${str(d.topLevelDomain)}`;
+    if (d && d.subdomain !== null) out += `,"subdomain":${jsonString(d.subdomain)}`;
+    if (d && d.topLevelDomain !== null)
+      out += `,"top_level_domain":${jsonString(d.topLevelDomain)}`;
     out += '}';
   }
   if (tx.answers.length > 0) out += `,"answers":${answersJson(tx.answers)}`;
   if (resolvedIp.length > 0) out += `,"resolved_ip":${strArray(resolvedIp)}`;
 
-  out += `},"dnsflow":{"status":${str(tx.status.toLowerCase())}`;
+  out += `},"dnsflow":{"status":${jsonString(tx.status.toLowerCase())}`;
   if (tx.latencyUs !== null) out += `,"latency_us":${num(tx.latencyUs)}`;
   out += `,"question_count":${num(tx.questionCount)}`;
-  if (q) out += `,"question":{"name_raw":${str(q.nameRaw)}}`;
+  if (q) out += `,"question":{"name_raw":${jsonString(q.nameRaw)}}`;
   if (tx.rcodeValue !== null) out += `,"rcode_value":${num(tx.rcodeValue)}`;
   out += `,"answer_count":${num(tx.answerCount)},"authority_count":${num(tx.authorityCount)},"additional_count":${num(tx.additionalCount)}`;
   if (tx.authorities.length > 0) out += `,"authorities":${answersJson(tx.authorities)}`;
@@ -608,20 +611,20 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
     if (tx.responseEdns) out += `${tx.queryEdns ? ',' : ''}"response":${ednsJson(tx.responseEdns)}`;
     out += '}';
   }
-  if (tx.malformedReason !== null) out += `,"malformed_reason":${str(tx.malformedReason)}`;
+  if (tx.malformedReason !== null) out += `,"malformed_reason":${jsonString(tx.malformedReason)}`;
   out += `,"duplicate_responses":${num(tx.duplicateResponses)}`;
   if (tx.notes.length > 0) out += `,"notes":${strArray(tx.notes)}`;
   if (tx.answeredBy) {
-    out += `,"answered_by":{"ip":${str(tx.answeredBy.ip)},"port":${num(tx.answeredBy.port)}`;
+    out += `,"answered_by":{"ip":${jsonString(tx.answeredBy.ip)},"port":${num(tx.answeredBy.port)}`;
     if (record.answeredBy) out += `,"kubernetes":${kubernetesJson(record.answeredBy)}`;
     out += '}';
   }
   const t = record.queryTarget;
   if (t) {
     out += `,"query_target":{"internal":${t.internal}`;
-    if (t.kind !== null) out += `,"kind":${str(t.kind)}`;
-    if (t.namespace !== null) out += `,"namespace":${str(t.namespace)}`;
-    if (t.name !== null) out += `,"name":${str(t.name)}`;
+    if (t.kind !== null) out += `,"kind":${jsonString(t.kind)}`;
+    if (t.namespace !== null) out += `,"namespace":${jsonString(t.namespace)}`;
+    if (t.name !== null) out += `,"name":${jsonString(t.name)}`;
     out += '}';
   }
   if (d) {
@@ -629,8 +632,8 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
   }
   const s = record.searchList;
   if (s) {
-    out += `,"search":{"asked_name":${str(s.askedName)},"is_expansion":${s.isExpansion}`;
-    if (s.suffix !== null) out += `,"suffix":${str(s.suffix)}`;
+    out += `,"search":{"asked_name":${jsonString(s.askedName)},"is_expansion":${s.isExpansion}`;
+    if (s.suffix !== null) out += `,"suffix":${jsonString(s.suffix)}`;
     out += '}';
   }
   return `${out}}}`;

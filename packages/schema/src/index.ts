@@ -7,6 +7,8 @@ export { SHARED_RECORDS_MAX, SingleObjectFraming, createCodec } from './codec';
 export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFraming } from './codec';
 export { communityId } from './community-id';
 export { DNS_DATASET, ECS_VERSION, ecsJson, isoMicros, toEcs } from './ecs';
+export { EcsTranscoder } from './ecs-bytes';
+export type { TranscodedKey } from './ecs-bytes';
 export type {
   EcsAnswer,
   EcsDocument,

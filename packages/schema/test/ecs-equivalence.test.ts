@@ -1,109 +1,12 @@
 import { createCodec, ecsJson, isoMicros, latestSchema, toEcs } from '../src/index';
-import type { EnrichedDnsTransaction, K8sIdentity } from '../src/index';
+import type { EnrichedDnsTransaction } from '../src/index';
 import { isoMicros as referenceIsoMicros, referenceToEcs } from './fixtures/ecs-reference';
+import { prng, variant } from './fixtures/variants';
 import { fullEnriched } from './fixtures/records';
 
 // toEcs was rewritten for speed; documents already indexed and the NDJSON sent to
 // Elasticsearch must not change. Every variant below goes through both the rewrite and the
 // mapping as it was, and the serialized documents must be the same bytes (key order too).
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function variant(seed: number): EnrichedDnsTransaction {
-  const rnd = prng(seed);
-  const chance = (p: number): boolean => rnd() < p;
-  const pick = <T>(values: readonly T[]): T => values[Math.floor(rnd() * values.length)]!;
-  const r = fullEnriched();
-  const tx = r.transaction;
-
-  tx.status = pick(['ANSWERED', 'UNANSWERED', 'ORPHAN', 'MALFORMED'] as const);
-  tx.transport = pick(['UDP', 'TCP'] as const);
-  tx.client.ip = pick(['10.244.1.17', '10.96.0.10', 'fd00::17', '::ffff:192.0.2.1', '192.0.2.10']);
-  tx.server.ip = pick(['10.96.0.10', '10.244.1.17', 'fd00::a', '2001:db8::10']);
-  tx.client.port = Math.floor(rnd() * 65536);
-  tx.dnsId = Math.floor(rnd() * 65536);
-  tx.startTimeUs = 1_764_000_000_000_000 + Math.floor(rnd() * 1e9);
-  tx.captureTimeUs = tx.startTimeUs + Math.floor(rnd() * 1500);
-  tx.opcode = pick(['QUERY', 'NOTIFY', 'UPDATE']);
-  tx.rcode = pick(['NOERROR', 'NXDOMAIN', 'SERVFAIL', null]);
-  tx.rcodeValue = chance(0.3) ? null : pick([0, 2, 3]);
-  for (const flag of ['aa', 'tc', 'rd', 'ra', 'ad', 'cd', 'do'] as const)
-    tx.flags[flag] = chance(0.5);
-  if (chance(0.3)) tx.endTimeUs = null;
-  else tx.endTimeUs = tx.startTimeUs + Math.floor(rnd() * 5000);
-  if (chance(0.3)) tx.latencyUs = null;
-  else tx.latencyUs = pick([0, 1, 999, 4320]);
-  if (chance(0.3)) tx.iface = null;
-  else if (chance(0.2)) tx.iface = '';
-  if (chance(0.3)) tx.answeredBy = null;
-  else if (tx.answeredBy && chance(0.5)) tx.answeredBy.ip = pick([tx.client.ip, tx.server.ip]);
-  if (chance(0.2)) tx.question = null;
-  else if (tx.question && chance(0.3))
-    tx.question.name = pick(['a"b\\c.example', 'ünï.example', '']);
-  const answers = rnd();
-  if (answers < 0.3) tx.answers = [];
-  else if (answers < 0.5) tx.answers.push({ ...tx.answers[1]!, data: tx.client.ip });
-  if (chance(0.4)) tx.authorities = [];
-  if (chance(0.4)) tx.additionals = [];
-  if (chance(0.3)) tx.queryEdns = null;
-  else if (tx.queryEdns && chance(0.5)) tx.queryEdns.clientSubnet = null;
-  if (chance(0.5)) tx.responseEdns = null;
-  if (chance(0.3)) tx.requestBytes = null;
-  else if (chance(0.2)) tx.requestBytes = 0;
-  if (chance(0.3)) tx.responseBytes = null;
-  else if (chance(0.2)) tx.responseBytes = 0;
-  tx.malformedReason = tx.status === 'MALFORMED' ? pick(['truncated header', 'label loop']) : null;
-  tx.duplicateResponses = pick([0, 1, 3]);
-  if (chance(0.5)) tx.notes = [];
-
-  const identity = (value: K8sIdentity | null): K8sIdentity | null => {
-    if (value === null || chance(0.25)) return null;
-    const nullable = [
-      'namespace',
-      'pod',
-      'podUid',
-      'node',
-      'workloadKind',
-      'workloadName',
-      'service',
-      'serviceNamespace',
-      'serviceType',
-    ] as const;
-    for (const key of nullable) {
-      if (chance(0.25)) value[key] = null;
-      else if (chance(0.1)) value[key] = '';
-      else if (value[key] === null && chance(0.3)) value[key] = `${key}-${seed}`;
-    }
-    value.kind = pick(['POD', 'HOST_POD', 'NODE', 'SERVICE', 'EXTERNAL', 'UNKNOWN'] as const);
-    if (chance(0.3)) value.labels = {};
-    return value;
-  };
-  r.client = identity(r.client);
-  r.server = identity(r.server);
-  r.answeredBy = identity(r.answeredBy);
-  if (chance(0.3)) r.queryTarget = null;
-  else if (r.queryTarget && chance(0.5)) {
-    r.queryTarget = { internal: true, kind: 'service', namespace: 'kube-system', name: null };
-  }
-  if (chance(0.3)) r.domain = null;
-  else if (r.domain && chance(0.5)) {
-    r.domain.registeredDomain = null;
-    r.domain.subdomain = chance(0.5) ? null : '';
-  }
-  if (chance(0.3)) r.searchList = null;
-  else if (r.searchList && chance(0.5)) r.searchList.suffix = 'svc.cluster.local';
-  return r;
-}
 
 /** Renders 2,000 variants with `render` and expects the previous mapping's JSON for each. */
 function expectAsBefore(
