@@ -7,13 +7,15 @@ import {
 } from '@dnsflow/schema';
 import type { DeadLetterStage } from './dead-letter';
 import { transactionId, transactionKeyId } from './document-id';
+import type { JsonRenderer } from './writer';
 
 /**
- * A Kafka record as the Elasticsearch document to create (its JSON, as text or as UTF-8
- * bytes: the document object is never needed, only what is sent), or why it cannot be one.
+ * A Kafka record as the Elasticsearch document to create, or why it cannot be one. The
+ * document object is never needed, only what is sent: `json` is its text, or a renderer that
+ * writes its bytes straight into a bulk request (valid until the encoder's next call).
  */
 export type EncodeResult =
-  | { status: 'ok'; index: string; id: string; json: string | Buffer }
+  | { status: 'ok'; index: string; id: string; json: string | JsonRenderer }
   | { status: 'error'; stage: DeadLetterStage; reason: string; detail: string };
 
 /**
@@ -35,9 +37,8 @@ export function createEncoder(namespace: string): (value: Buffer | null) => Enco
     if (value === null) {
       return { status: 'error', stage: 'decode', reason: 'empty', detail: 'record has no value' };
     }
-    const json = transcoder.transcode(value);
-    if (json !== null) {
-      return { status: 'ok', index, id: transactionKeyId(transcoder.key), json };
+    if (transcoder.read(value)) {
+      return { status: 'ok', index, id: transactionKeyId(transcoder.key), json: transcoder };
     }
     const decoded = codec.decode(value);
     if (decoded.status !== 'ok') {

@@ -31,6 +31,7 @@ export type {
   BulkItem,
   BulkWriterOptions,
   ItemOutcome,
+  JsonRenderer,
   OutcomeHandler,
   WrittenItem,
 } from './writer';

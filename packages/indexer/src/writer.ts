@@ -1,5 +1,6 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { Logger } from '@dnsflow/runtime';
+import type { ByteSink } from '@dnsflow/schema';
 import { BulkFatalError } from './errors';
 import type { RetryReason, WriterMetrics } from './metrics';
 import { backoffMs, type BackoffOptions } from './retry';
@@ -35,12 +36,24 @@ export interface BulkItem<C> {
   /** Deterministic `_id`: the same source record always gives the same id. */
   id: string;
   /**
-   * The document, or its JSON exactly as JSON.stringify would write it, as text or as UTF-8
-   * bytes (a document rendered straight to JSON never builds the object). Bytes are copied
-   * when the document is taken; they must stay as they are while it may be offered again.
+   * The document, or its JSON exactly as JSON.stringify would write it: as text, as UTF-8
+   * bytes, or written by a {@link JsonRenderer} straight into the request body (a document
+   * rendered straight to JSON never builds the object). Bytes are copied when the document is
+   * taken; they must stay as they are while it may be offered again. A renderer is asked once:
+   * if the document is refused, the writer keeps a copy of what it wrote.
    */
-  document: object | string | Uint8Array;
+  document: object | string | Uint8Array | JsonRenderer;
   context: C;
+}
+
+/** Writes a document's JSON bytes into a request body (see BulkItem.document). */
+export interface JsonRenderer {
+  renderJson(sink: ByteSink): void;
+}
+
+/** A renderer, not a document: a JSON document has no function among its values. */
+function isRenderer(document: object): document is JsonRenderer {
+  return typeof (document as Partial<JsonRenderer>).renderJson === 'function';
 }
 
 /** What became of one document. */
@@ -169,6 +182,17 @@ export class BulkWriter<C> {
   private requestFailures = 0;
   private fatal: BulkFatalError | null = null;
   private refused: { item: BulkItem<C>; json: string | Uint8Array } | null = null;
+  /** Where renderers write: the pending body, after the pending documents. */
+  private readonly sink: ByteSink = {
+    buf: Buffer.alloc(0),
+    at: 0,
+    grow: (bytes: number) => {
+      this.sink.buf = this.room(this.sink.at + bytes, this.sink.at);
+    },
+  };
+  /** Where the last rendered document's JSON lies in the pending body. */
+  private renderedStart = 0;
+  private renderedEnd = 0;
   private readonly random: () => number;
   /** `{"create":{"_index":<actionIndex>,"_id":` for the index of the last document. */
   private actionIndex: string | null = null;
@@ -215,17 +239,26 @@ export class BulkWriter<C> {
   offer(item: BulkItem<C>): boolean {
     if (this.fatal) throw this.fatal;
     // A refused document is offered again as the same object: serialize it once.
+    const document = item.document;
     const json =
-      typeof item.document === 'string' || item.document instanceof Uint8Array
-        ? item.document
+      typeof document === 'string' || document instanceof Uint8Array
+        ? document
         : this.refused?.item === item
           ? this.refused.json
-          : JSON.stringify(item.document);
+          : isRenderer(document)
+            ? document
+            : JSON.stringify(document);
     // Written after the pending documents before knowing whether it may join them: its UTF-8
     // length is only known once written, and counting it first would read it twice.
     const bytes = this.append(item.index, item.id, json);
     if (this.docs > 0 && this.bytes + bytes > this.options.maxInFlightBytes) {
-      this.refused = { item, json };
+      this.refused = {
+        item,
+        json:
+          typeof json === 'object' && !(json instanceof Uint8Array)
+            ? Buffer.from(this.pendingBody!.subarray(this.renderedStart, this.renderedEnd))
+            : json,
+      };
       // Nothing more can join the pending request until something finishes. With no request
       // ready behind the ones in flight, send it now rather than let it wait out
       // flushIntervalMs; with some ready, they go first anyway, and the pending request
@@ -296,13 +329,16 @@ export class BulkWriter<C> {
    * (growing the body when it has no room) and returns its length in bytes. It joins them only
    * when the caller then counts it in pendingBytes.
    */
-  private append(index: string, id: string, json: string | Uint8Array): number {
+  private append(index: string, id: string, json: string | Uint8Array | JsonRenderer): number {
     if (index !== this.actionIndex) {
       this.actionIndex = index;
       this.actionPrefix = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
     }
     const action = `${this.actionPrefix}${JSON.stringify(id)}}}\n`;
     const at = this.pendingBytes;
+    if (typeof json === 'object' && !(json instanceof Uint8Array)) {
+      return this.appendRendered(at, action, json);
+    }
     // The character count is the byte count of ASCII text, which JSON mostly is.
     let body = this.room(at + action.length + json.length + MAX_CHAR_BYTES);
     let end = writeEntry(body, at, action, json);
@@ -316,15 +352,37 @@ export class BulkWriter<C> {
     return end + 1 - at;
   }
 
-  /** The pending body, grown to at least `size` bytes with the pending documents kept. */
-  private room(size: number): Buffer {
+  /** {@link append} of a document its renderer writes into the body itself. */
+  private appendRendered(at: number, action: string, renderer: JsonRenderer): number {
+    let body = this.room(at + action.length + MAX_CHAR_BYTES);
+    let end = at + body.write(action, at);
+    if (body.length - end < MAX_CHAR_BYTES) {
+      body = this.room(at + Buffer.byteLength(action) + MAX_CHAR_BYTES);
+      end = at + body.write(action, at);
+    }
+    const sink = this.sink;
+    sink.buf = body;
+    sink.at = end;
+    renderer.renderJson(sink);
+    this.renderedStart = end;
+    this.renderedEnd = sink.at;
+    body = this.room(sink.at + 1, sink.at);
+    body[sink.at] = 0x0a;
+    return sink.at + 1 - at;
+  }
+
+  /**
+   * The pending body, grown to at least `size` bytes with its first `keep` bytes kept (the
+   * pending documents, and the part of a document being written).
+   */
+  private room(size: number, keep = this.pendingBytes): Buffer {
     const body = this.pendingBody;
     if (body && body.length >= size) return body;
     const want = Math.max(size, this.bodyHint, body ? body.length * 2 : 0);
     const spare = this.spareBodies.findIndex((b) => b.length >= want);
     // Never from Node's shared pool: the Buffer is reused whole.
     const grown = spare < 0 ? Buffer.allocUnsafeSlow(want) : this.spareBodies.splice(spare, 1)[0]!;
-    body?.copy(grown, 0, 0, this.pendingBytes);
+    body?.copy(grown, 0, 0, keep);
     this.pendingBody = grown;
     return grown;
   }

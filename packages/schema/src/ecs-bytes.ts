@@ -33,14 +33,20 @@ const SLAB_BYTES = 1024 * 1024;
 const MAX_SAFE_LONG = 9007199254740990;
 /** Bound of the identity text cache, as the codec's shared-record cache (SHARED_RECORDS_MAX). */
 const IDENTITY_TEXTS_MAX = 10_000;
-/** Date's own limit, as isoMicros checks it. */
-const MAX_DATE_MS = 8.64e15;
+/** Identities compared as bytes before the cache is asked (server, client, answering pod). */
+const RECENT_IDENTITIES = 4;
+
+interface SeenIdentity {
+  bytes: Buffer;
+  text: Buffer;
+}
 
 /** Thrown inside the reader when a record needs the general path; never escapes it. */
 class GeneralPath extends Error {}
 const GENERAL = new GeneralPath('record needs the general path');
 
 const TEXT = (text: string): Buffer => Buffer.from(text, 'utf8');
+const EMPTY = Buffer.alloc(0);
 
 const STATUS = ['answered', 'unanswered', 'orphan', 'malformed'] as const;
 const ANSWERED = 0;
@@ -57,23 +63,15 @@ for (let bits = 0; bits < 128; bits++) {
 }
 
 const L = {
-  typeProtocol: TEXT(`["protocol"],"dataset":"${DNS_DATASET}","module":"dnsflow","outcome":"`),
-  typeError: TEXT(`["protocol","error"],"dataset":"${DNS_DATASET}","module":"dnsflow","outcome":"`),
-  success: TEXT('success","created":"'),
-  failure: TEXT('failure","created":"'),
-  unknown: TEXT('unknown","created":"'),
+  timestamp: TEXT('{"@timestamp":"'),
   start: TEXT('","start":"'),
   end: TEXT('","end":"'),
   duration: TEXT('","duration":'),
   quoteEnd: TEXT('"'),
-  networkUdp: TEXT(
-    '},"network":{"transport":"udp","protocol":"dns","type":"%","iana_number":"17","community_id":',
-  ),
-  networkTcp: TEXT(
-    '},"network":{"transport":"tcp","protocol":"dns","type":"%","iana_number":"6","community_id":',
-  ),
+  quoteBytes: TEXT('","bytes":'),
   bytes: TEXT(',"bytes":'),
   source: TEXT('},"source":{"ip":'),
+  quoteSource: TEXT('"},"source":{"ip":'),
   destination: TEXT('},"destination":{"ip":'),
   port: TEXT(',"port":'),
   kubernetes: TEXT(',"kubernetes":'),
@@ -141,17 +139,58 @@ const L = {
   isExpansionTrue: TEXT(',"is_expansion":true'),
   isExpansionFalse: TEXT(',"is_expansion":false'),
   suffix: TEXT(',"suffix":'),
-  ipv4: TEXT('ipv4'),
-  ipv6: TEXT('ipv6'),
 };
 
-/** The `network` literal up to the address type, and after it, per transport. */
-function splitAtType(text: Buffer): [Buffer, Buffer] {
-  const at = text.indexOf('%');
-  return [text.subarray(0, at), text.subarray(at + 1)];
+const SUCCESS = 0;
+const FAILURE = 1;
+const UNKNOWN = 2;
+/** event.type and event.outcome, up to event.created's opening quote: [malformed][outcome]. */
+const TYPE_OUTCOME = [['["protocol"]'], ['["protocol","error"]']].map(([type]) =>
+  ['success', 'failure', 'unknown'].map((outcome) =>
+    TEXT(
+      `${type},"dataset":"${DNS_DATASET}","module":"dnsflow","outcome":"${outcome}","created":"`,
+    ),
+  ),
+);
+/** The network object up to community_id's opening quote: [tcp][ipv6]. */
+const NETWORK = [
+  ['udp', '17'],
+  ['tcp', '6'],
+].map(([transport, iana]) =>
+  ['ipv4', 'ipv6'].map((type) =>
+    TEXT(
+      `},"network":{"transport":"${transport}","protocol":"dns","type":"${type}","iana_number":"${iana}","community_id":"`,
+    ),
+  ),
+);
+
+/**
+ * Where {@link EcsTranscoder.renderJson} writes: into `buf` from `at`, moving `at` on. `grow`
+ * makes room for `bytes` more after `at`, keeping every byte before it; it may put the bytes
+ * in a new `buf`.
+ */
+export interface ByteSink {
+  buf: Buffer;
+  at: number;
+  grow(bytes: number): void;
 }
-const NETWORK_UDP = splitAtType(L.networkUdp);
-const NETWORK_TCP = splitAtType(L.networkTcp);
+
+/** The sink of {@link EcsTranscoder.transcode}: documents one after another in 1 MiB slabs. */
+class Slab implements ByteSink {
+  buf: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  at = 0;
+  /** Where the document being written starts; a new slab takes it along. */
+  start = 0;
+
+  grow(bytes: number): void {
+    const begun = this.at - this.start;
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, (begun + bytes) * 2));
+    this.buf.copy(next, 0, this.start, this.at);
+    this.buf = next;
+    this.start = 0;
+    this.at = begun;
+  }
+}
 
 /**
  * What identifies a transaction (the fields of its document `_id`), as read by the last
@@ -188,8 +227,10 @@ export class EcsTranscoder {
 
   private readonly fingerprint: Buffer;
   private readonly identityType: Type;
-  /** Identity bytes (latin1) -> its `kubernetes` JSON bytes. */
-  private readonly identities = new Map<string, Buffer>();
+  /** Identity bytes (latin1) -> those bytes and its `kubernetes` JSON bytes. */
+  private readonly identities = new Map<string, SeenIdentity>();
+  /** The last few identities looked up, newest first. */
+  private readonly recent: SeenIdentity[] = [];
   private readonly head: Buffer;
 
   // Input: the record being read.
@@ -197,10 +238,11 @@ export class EcsTranscoder {
   private pos = 0;
   private end = 0;
 
-  // Output: the slab the documents are written to.
-  private out: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  // Output: where renderJson writes (a copy of the sink's buffer and position while it runs).
+  private readonly slab = new Slab();
+  private sink: ByteSink = this.slab;
+  private out: Buffer = EMPTY;
   private at = 0;
-  private docStart = 0;
 
   // isoMicros' cache, as bytes.
   private isoSecond = NaN;
@@ -301,6 +343,12 @@ export class EcsTranscoder {
   private readonly resolved: number[] = [];
   /** [start, end) pairs of related.ip, each address once. */
   private readonly related: number[] = [];
+  // Worked out by prepare(), so that rendering cannot fail.
+  private clientV4 = true;
+  private community = '';
+  private clientText: Buffer | null = null;
+  private serverText: Buffer | null = null;
+  private byText: Buffer | null = null;
 
   constructor(options: EcsOptions = {}) {
     const schema = latestSchema('EnrichedDnsTransaction');
@@ -321,25 +369,51 @@ export class EcsTranscoder {
    * record's `_id` fields until the next call.
    */
   transcode(value: Buffer): Buffer | null {
-    if (!this.enabled || !this.framedWithReaderSchema(value)) return null;
+    if (!this.read(value)) return null;
+    const slab = this.slab;
+    slab.start = slab.at;
+    this.renderJson(slab);
+    const doc = slab.buf.subarray(slab.start, slab.at);
+    slab.start = slab.at;
+    return doc;
+  }
+
+  /**
+   * Reads `value` (Avro single-object encoding) for {@link renderJson}, and its `_id` fields
+   * into {@link key}. False when the record needs the general path (decode it with the codec
+   * and render it with ecsJson, which also says what is wrong with a bad one). Everything that
+   * could send a record there is checked here, so rendering it cannot fail.
+   */
+  read(value: Buffer): boolean {
+    this.buf = EMPTY;
+    if (!this.enabled || !this.framedWithReaderSchema(value)) return false;
     this.buf = value;
     this.pos = HEADER_BYTES;
     this.end = value.length;
-    this.docStart = this.at;
     try {
-      this.read();
-      this.render();
+      this.readFields();
+      this.prepare();
       this.fillKey();
+      return true;
     } catch {
       // Whatever stopped the reader, the general path says it properly (or renders the record).
-      this.at = this.docStart;
-      return null;
-    } finally {
       this.buf = EMPTY;
+      return false;
     }
-    const doc = this.out.subarray(this.docStart, this.at);
-    this.docStart = this.at;
-    return doc;
+  }
+
+  /**
+   * Writes the ECS document of the record the last successful {@link read} took into `sink`,
+   * from `sink.at` on, and moves `sink.at` past it. Once per read.
+   */
+  renderJson(sink: ByteSink): void {
+    if (this.buf === EMPTY) throw new Error('renderJson needs a record read first');
+    this.sink = sink;
+    this.out = sink.buf;
+    this.at = sink.at;
+    this.render();
+    sink.at = this.at;
+    this.buf = EMPTY;
   }
 
   private framedWithReaderSchema(value: Buffer): boolean {
@@ -480,7 +554,7 @@ export class EcsTranscoder {
   }
 
   /** Reads the record's fields in schema order (see EnrichedDnsTransaction.v1.avsc). */
-  private read(): void {
+  private readFields(): void {
     // transaction
     this.captureTimeUs = this.safeLong();
     this.startTimeUs = this.safeLong();
@@ -646,6 +720,37 @@ export class EcsTranscoder {
     if (this.pos !== this.end) throw GENERAL;
   }
 
+  /** Works out what the document needs beyond copying: whatever may fail, it fails here. */
+  private prepare(): void {
+    const buf = this.buf;
+    // related.ip: each address once, in first-seen order.
+    this.related.length = 0;
+    this.relate(this.clientIpS, this.clientIpE);
+    this.relate(this.serverIpS, this.serverIpE);
+    if (this.byIpS >= 0) this.relate(this.byIpS, this.byIpE);
+    const resolved = this.resolved;
+    for (let j = 0; j < resolved.length; j += 2) this.relate(resolved[j]!, resolved[j + 1]!);
+
+    const client4 = ipv4NumberOfBytes(buf, this.clientIpS, this.clientIpE);
+    const server4 = client4 < 0 ? -1 : ipv4NumberOfBytes(buf, this.serverIpS, this.serverIpE);
+    this.clientV4 = client4 >= 0 || isIPv4(buf.toString('utf8', this.clientIpS, this.clientIpE));
+    this.community =
+      server4 >= 0
+        ? communityIdV4(this.tcp ? 6 : 17, client4, this.clientPort, server4, this.serverPort)
+        : communityId(
+            this.tcp ? 'TCP' : 'UDP',
+            buf.toString('utf8', this.clientIpS, this.clientIpE),
+            this.clientPort,
+            buf.toString('utf8', this.serverIpS, this.serverIpE),
+            this.serverPort,
+          );
+    // Every safe long of microseconds is a time Date formats (2^53 us is about year 2255), so
+    // isoMicros' range check cannot fail here.
+    this.clientText = this.clientIdS >= 0 ? this.identity(this.clientIdS, this.clientIdE) : null;
+    this.serverText = this.serverIdS >= 0 ? this.identity(this.serverIdS, this.serverIdE) : null;
+    this.byText = this.byIdS >= 0 ? this.identity(this.byIdS, this.byIdE) : null;
+  }
+
   private fillKey(): void {
     const key = this.key;
     const buf = this.buf;
@@ -662,15 +767,14 @@ export class EcsTranscoder {
 
   // ---- writing -------------------------------------------------------------------------
 
-  /** Makes room for `bytes` more in the slab, moving the document begun to a new one if need be. */
+  /** Makes room for `bytes` more in the sink. */
   private room(bytes: number): void {
     if (this.at + bytes <= this.out.length) return;
-    const begun = this.at - this.docStart;
-    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, (begun + bytes) * 2));
-    this.out.copy(next, 0, this.docStart, this.at);
-    this.out = next;
-    this.docStart = 0;
-    this.at = begun;
+    const sink = this.sink;
+    sink.at = this.at;
+    sink.grow(bytes);
+    this.out = sink.buf;
+    this.at = sink.at;
   }
 
   private lit(bytes: Uint8Array): void {
@@ -768,7 +872,6 @@ export class EcsTranscoder {
     const ms = Math.floor(epochUs / 1000);
     const micros = epochUs - ms * 1000;
     const second = Math.floor(ms / 1000);
-    if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) throw GENERAL;
     if (second !== this.isoSecond) {
       this.isoPrefix = TEXT(new Date(ms).toISOString().slice(0, -4));
       this.isoSecond = second;
@@ -788,17 +891,30 @@ export class EcsTranscoder {
     this.at = at;
   }
 
-  /** The `kubernetes` object of the identity at [s, e), rendered once per distinct identity. */
-  private identity(s: number, e: number): void {
-    const key = this.buf.toString('latin1', s, e);
-    let text = this.identities.get(key);
-    if (text === undefined) {
-      const identity = this.identityType.fromBuffer(this.buf.subarray(s, e)) as K8sIdentity;
-      text = TEXT(renderKubernetesJson(identity));
-      if (this.identities.size >= IDENTITY_TEXTS_MAX) this.identities.clear();
-      this.identities.set(key, text);
+  /**
+   * The `kubernetes` object of the identity at [s, e), rendered once per distinct identity.
+   * The few last seen are compared as bytes first: most records repeat the server's identity
+   * and their partition's clients, and a hit then costs no key string.
+   */
+  private identity(s: number, e: number): Buffer {
+    const buf = this.buf;
+    const n = e - s;
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const seen = recent[i]!;
+      if (seen.bytes.length === n && buf.compare(seen.bytes, 0, n, s, e) === 0) return seen.text;
     }
-    this.lit(text);
+    const key = buf.toString('latin1', s, e);
+    let seen = this.identities.get(key);
+    if (seen === undefined) {
+      const identity = this.identityType.fromBuffer(buf.subarray(s, e)) as K8sIdentity;
+      seen = { bytes: Buffer.from(key, 'latin1'), text: TEXT(renderKubernetesJson(identity)) };
+      if (this.identities.size >= IDENTITY_TEXTS_MAX) this.identities.clear();
+      this.identities.set(key, seen);
+    }
+    if (recent.length >= RECENT_IDENTITIES) recent.pop();
+    recent.unshift(seen);
+    return seen.text;
   }
 
   private endpoint(
@@ -807,8 +923,7 @@ export class EcsTranscoder {
     port: number,
     bytes: number,
     has: boolean,
-    idS: number,
-    idE: number,
+    identity: Buffer | null,
   ): void {
     this.str(ipS, ipE);
     this.lit(L.port);
@@ -817,9 +932,9 @@ export class EcsTranscoder {
       this.lit(L.bytes);
       this.int(bytes);
     }
-    if (idS >= 0) {
+    if (identity !== null) {
       this.lit(L.kubernetes);
-      this.identity(idS, idE);
+      this.lit(identity);
     }
   }
 
@@ -900,22 +1015,18 @@ export class EcsTranscoder {
 
   /** Writes the document, in ecsJson's order. */
   private render(): void {
-    const buf = this.buf;
-    this.byte(0x7b);
-    this.ascii('"@timestamp":"');
+    this.lit(L.timestamp);
     this.time(this.startTimeUs);
     this.lit(this.head);
-    this.lit(this.status === MALFORMED ? L.typeError : L.typeProtocol);
-    const rcode = this.rcodeS >= 0;
-    this.lit(
+    const outcome =
       this.status === UNANSWERED || this.status === MALFORMED
-        ? L.failure
-        : !rcode
-          ? L.unknown
-          : sameText(buf, this.rcodeS, this.rcodeE, NOERROR)
-            ? L.success
-            : L.failure,
-    );
+        ? FAILURE
+        : this.rcodeS < 0
+          ? UNKNOWN
+          : sameText(this.buf, this.rcodeS, this.rcodeE, NOERROR)
+            ? SUCCESS
+            : FAILURE;
+    this.lit(TYPE_OUTCOME[this.status === MALFORMED ? 1 : 0]![outcome]!);
     this.time(this.captureTimeUs);
     this.lit(L.start);
     this.time(this.startTimeUs);
@@ -930,44 +1041,26 @@ export class EcsTranscoder {
       this.lit(L.quoteEnd);
     }
 
-    // network
-    const network = this.tcp ? NETWORK_TCP : NETWORK_UDP;
-    this.lit(network[0]);
-    const client4 = ipv4NumberOfBytes(buf, this.clientIpS, this.clientIpE);
-    const server4 = client4 < 0 ? -1 : ipv4NumberOfBytes(buf, this.serverIpS, this.serverIpE);
-    if (client4 >= 0) this.lit(L.ipv4);
-    else this.lit(isIPv4(buf.toString('utf8', this.clientIpS, this.clientIpE)) ? L.ipv4 : L.ipv6);
-    this.lit(network[1]);
-    this.byte(0x22);
-    this.ascii(
-      server4 >= 0
-        ? communityIdV4(this.tcp ? 6 : 17, client4, this.clientPort, server4, this.serverPort)
-        : communityId(
-            this.tcp ? 'TCP' : 'UDP',
-            buf.toString('utf8', this.clientIpS, this.clientIpE),
-            this.clientPort,
-            buf.toString('utf8', this.serverIpS, this.serverIpE),
-            this.serverPort,
-          ),
-    );
-    this.byte(0x22);
+    // network, up to the community_id's opening quote
+    this.lit(NETWORK[this.tcp ? 1 : 0]![this.clientV4 ? 0 : 1]!);
+    this.ascii(this.community);
     const bytes =
       (this.hasRequestBytes ? this.requestBytes : 0) +
       (this.hasResponseBytes ? this.responseBytes : 0);
     if (bytes > 0) {
-      this.lit(L.bytes);
+      this.lit(L.quoteBytes);
       this.num(bytes);
+      this.lit(L.source);
+    } else {
+      this.lit(L.quoteSource);
     }
-
-    this.lit(L.source);
     this.endpoint(
       this.clientIpS,
       this.clientIpE,
       this.clientPort,
       this.requestBytes,
       this.hasRequestBytes,
-      this.clientIdS,
-      this.clientIdE,
+      this.clientText,
     );
     this.lit(L.destination);
     this.endpoint(
@@ -976,17 +1069,8 @@ export class EcsTranscoder {
       this.serverPort,
       this.responseBytes,
       this.hasResponseBytes,
-      this.serverIdS,
-      this.serverIdE,
+      this.serverText,
     );
-
-    // related.ip: each address once, in first-seen order.
-    this.related.length = 0;
-    this.relate(this.clientIpS, this.clientIpE);
-    this.relate(this.serverIpS, this.serverIpE);
-    if (this.byIpS >= 0) this.relate(this.byIpS, this.byIpE);
-    const resolved = this.resolved;
-    for (let j = 0; j < resolved.length; j += 2) this.relate(resolved[j]!, resolved[j + 1]!);
     this.lit(L.related);
     this.stringList(this.related);
     const question = this.qNameS >= 0;
@@ -1034,9 +1118,9 @@ export class EcsTranscoder {
       this.records(this.answersAt, this.answersN);
       this.byte(0x5d);
     }
-    if (resolved.length > 0) {
+    if (this.resolved.length > 0) {
       this.lit(L.resolvedIp);
-      this.stringList(resolved);
+      this.stringList(this.resolved);
       this.byte(0x5d);
     }
 
@@ -1105,9 +1189,9 @@ export class EcsTranscoder {
       this.str(this.byIpS, this.byIpE);
       this.lit(L.port);
       this.int(this.byPort);
-      if (this.byIdS >= 0) {
+      if (this.byText !== null) {
         this.lit(L.kubernetes);
-        this.identity(this.byIdS, this.byIdE);
+        this.lit(this.byText);
       }
       this.byte(0x7d);
     }
@@ -1142,8 +1226,6 @@ export class EcsTranscoder {
     this.byte(0x7d);
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function isAddressType(buf: Buffer, s: number, e: number): boolean {
   const n = e - s;

@@ -8,7 +8,7 @@ export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFramin
 export { communityId } from './community-id';
 export { DNS_DATASET, ECS_VERSION, ecsJson, isoMicros, toEcs } from './ecs';
 export { EcsTranscoder } from './ecs-bytes';
-export type { TranscodedKey } from './ecs-bytes';
+export type { ByteSink, TranscodedKey } from './ecs-bytes';
 export type {
   EcsAnswer,
   EcsDocument,
