@@ -6,7 +6,7 @@ import {
   type EnrichedDnsTransaction,
 } from '@dnsflow/schema';
 import type { DeadLetterStage } from './dead-letter';
-import { transactionId, transactionKeyId } from './document-id';
+import { transactionId, transactionIdOfKey } from './document-id';
 import type { JsonRenderer } from './writer';
 
 /**
@@ -38,7 +38,12 @@ export function createEncoder(namespace: string): (value: Buffer | null) => Enco
       return { status: 'error', stage: 'decode', reason: 'empty', detail: 'record has no value' };
     }
     if (transcoder.read(value)) {
-      return { status: 'ok', index, id: transactionKeyId(transcoder.key), json: transcoder };
+      return {
+        status: 'ok',
+        index,
+        id: transactionIdOfKey(transcoder.transactionKey()),
+        json: transcoder,
+      };
     }
     const decoded = codec.decode(value);
     if (decoded.status !== 'ok') {

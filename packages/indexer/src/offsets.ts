@@ -25,6 +25,8 @@ class Track {
   /** Next offset to commit (one past the contiguous done run), or -1 before any. */
   next = -1n;
   committed = -1n;
+  /** Replaced by a fresh track (a rewind, a rebalance): its tickets no longer count. */
+  retired = false;
 
   constructor(
     readonly topic: string,
@@ -74,7 +76,10 @@ export class OffsetTracker {
     }
     if (!track || value <= track.lastTaken) {
       const fresh = new Track(topic, partition);
-      if (track) fresh.committed = track.committed;
+      if (track) {
+        fresh.committed = track.committed;
+        track.retired = true;
+      }
       track = fresh;
       this.tracks.set(`${topic}\u0000${partition}`, track);
     }
@@ -86,7 +91,7 @@ export class OffsetTracker {
   done(ticket: Ticket): void {
     ticket.entry.done = true;
     const track = ticket.track as Track;
-    if (this.tracks.get(`${track.topic}\u0000${track.partition}`) === track) track.advance();
+    if (!track.retired) track.advance();
   }
 
   /** Positions that moved past what was committed. */
@@ -111,6 +116,7 @@ export class OffsetTracker {
 
   /** Forgets every partition (after a rebalance: the new assignment starts from Kafka). */
   reset(): void {
+    for (const track of this.tracks.values()) track.retired = true;
     this.tracks = new Map();
     this.last = null;
   }

@@ -54,6 +54,8 @@ const UNANSWERED = 1;
 const ORPHAN = 2;
 const MALFORMED = 3;
 const NOERROR = TEXT('NOERROR');
+const KEY_UDP = TEXT('|UDP|');
+const KEY_TCP = TEXT('|TCP|');
 
 /** `"header_flags":[...]` for each combination of the seven flags (bit 0 = AA ... bit 6 = DO). */
 const HEADER_FLAGS: Buffer[] = [];
@@ -177,14 +179,18 @@ export interface ByteSink {
 
 /** The sink of {@link EcsTranscoder.transcode}: documents one after another in 1 MiB slabs. */
 class Slab implements ByteSink {
-  buf: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  buf: Buffer;
   at = 0;
   /** Where the document being written starts; a new slab takes it along. */
   start = 0;
 
+  constructor(private readonly size = SLAB_BYTES) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
   grow(bytes: number): void {
     const begun = this.at - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, (begun + bytes) * 2));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.size, (begun + bytes) * 2));
     this.buf.copy(next, 0, this.start, this.at);
     this.buf = next;
     this.start = 0;
@@ -192,39 +198,10 @@ class Slab implements ByteSink {
   }
 }
 
-/**
- * What identifies a transaction (the fields of its document `_id`), as read by the last
- * successful {@link EcsTranscoder.transcode}.
- */
-export interface TranscodedKey {
-  node: string;
-  transport: 'UDP' | 'TCP';
-  clientIp: string;
-  clientPort: number;
-  serverIp: string;
-  serverPort: number;
-  dnsId: number;
-  startTimeUs: number;
-  endTimeUs: number | null;
-}
-
 /** Avro single-object bytes of an enriched transaction -> its ECS document's JSON bytes. */
 export class EcsTranscoder {
   /** False when the newest shipped schema is not the one this reader knows. */
   readonly enabled: boolean;
-  /** The last transcoded record's `_id` fields; overwritten by the next call. */
-  readonly key: TranscodedKey = {
-    node: '',
-    transport: 'UDP',
-    clientIp: '',
-    clientPort: 0,
-    serverIp: '',
-    serverPort: 0,
-    dnsId: 0,
-    startTimeUs: 0,
-    endTimeUs: null,
-  };
-
   private readonly fingerprint: Buffer;
   private readonly identityType: Type;
   /** Identity bytes (latin1) -> those bytes and its `kubernetes` JSON bytes. */
@@ -240,6 +217,9 @@ export class EcsTranscoder {
 
   // Output: where renderJson writes (a copy of the sink's buffer and position while it runs).
   private readonly slab = new Slab();
+  /** The last read record's transactionKey bytes, from 0 to keyEnd. */
+  private readonly keySlab = new Slab(512);
+  private keyEnd = 0;
   private sink: ByteSink = this.slab;
   private out: Buffer = EMPTY;
   private at = 0;
@@ -365,8 +345,8 @@ export class EcsTranscoder {
   /**
    * The JSON bytes of the ECS document of `value` (Avro single-object encoding), exactly
    * `ecsJson(record, options)`, or null when the record needs the general path (decode it with
-   * the codec and render it with ecsJson). The bytes stay valid; {@link key} holds the
-   * record's `_id` fields until the next call.
+   * the codec and render it with ecsJson). The bytes stay valid; {@link transactionKey} is
+   * the record's until the next call.
    */
   transcode(value: Buffer): Buffer | null {
     if (!this.read(value)) return null;
@@ -379,8 +359,8 @@ export class EcsTranscoder {
   }
 
   /**
-   * Reads `value` (Avro single-object encoding) for {@link renderJson}, and its `_id` fields
-   * into {@link key}. False when the record needs the general path (decode it with the codec
+   * Reads `value` (Avro single-object encoding) for {@link renderJson} and
+   * {@link transactionKey}. False when the record needs the general path (decode it with the codec
    * and render it with ecsJson, which also says what is wrong with a bad one). Everything that
    * could send a record there is checked here, so rendering it cannot fail.
    */
@@ -393,7 +373,7 @@ export class EcsTranscoder {
     try {
       this.readFields();
       this.prepare();
-      this.fillKey();
+      this.writeKey();
       return true;
     } catch {
       // Whatever stopped the reader, the general path says it properly (or renders the record).
@@ -751,18 +731,37 @@ export class EcsTranscoder {
     this.byText = this.byIdS >= 0 ? this.identity(this.byIdS, this.byIdE) : null;
   }
 
-  private fillKey(): void {
-    const key = this.key;
-    const buf = this.buf;
-    key.node = asciiText(buf, this.nodeS, this.nodeE);
-    key.transport = this.tcp ? 'TCP' : 'UDP';
-    key.clientIp = asciiText(buf, this.clientIpS, this.clientIpE);
-    key.clientPort = this.clientPort;
-    key.serverIp = asciiText(buf, this.serverIpS, this.serverIpE);
-    key.serverPort = this.serverPort;
-    key.dnsId = this.dnsId;
-    key.startTimeUs = this.startTimeUs;
-    key.endTimeUs = this.hasEnd ? this.endTimeUs : null;
+  /** transactionKey of the record, as bytes (its node and addresses must be ASCII). */
+  private writeKey(): void {
+    const sink = this.keySlab;
+    sink.at = sink.start = 0;
+    this.sink = sink;
+    this.out = sink.buf;
+    this.at = 0;
+    this.ascii(this.nodeS, this.nodeE);
+    this.lit(this.tcp ? KEY_TCP : KEY_UDP);
+    this.ascii(this.clientIpS, this.clientIpE);
+    this.byte(0x7c);
+    this.int(this.clientPort);
+    this.byte(0x7c);
+    this.ascii(this.serverIpS, this.serverIpE);
+    this.byte(0x7c);
+    this.int(this.serverPort);
+    this.byte(0x7c);
+    this.int(this.dnsId);
+    this.byte(0x7c);
+    this.int(this.startTimeUs);
+    this.byte(0x7c);
+    if (this.hasEnd) this.int(this.endTimeUs);
+    this.keyEnd = this.at;
+  }
+
+  /**
+   * The {@link transactionKey} of the record the last successful {@link read} took, as UTF-8
+   * bytes (what its document `_id` is derived from); valid until the next read.
+   */
+  transactionKey(): Buffer {
+    return this.keySlab.buf.subarray(0, this.keyEnd);
   }
 
   // ---- writing -------------------------------------------------------------------------
@@ -797,8 +796,22 @@ export class EcsTranscoder {
     this.out[this.at++] = value;
   }
 
+  /** The bytes at [s, e) of the record, which must be ASCII (else the general path). */
+  private ascii(s: number, e: number): void {
+    this.room(e - s);
+    const src = this.buf;
+    const out = this.out;
+    let at = this.at;
+    for (let i = s; i < e; i++) {
+      const c = src[i]!;
+      if (c >= 0x80) throw GENERAL;
+      out[at++] = c;
+    }
+    this.at = at;
+  }
+
   /** ASCII text (numbers, base64). */
-  private ascii(text: string): void {
+  private text(text: string): void {
     this.room(text.length);
     const out = this.out;
     let at = this.at;
@@ -840,7 +853,7 @@ export class EcsTranscoder {
   /** A number as `${value}` writes it (a long or int: always finite). */
   private int(value: number): void {
     if (!Number.isSafeInteger(value)) {
-      this.ascii(`${value}`);
+      this.text(`${value}`);
       return;
     }
     this.room(17);
@@ -864,7 +877,7 @@ export class EcsTranscoder {
   /** A double as JSON.stringify writes it. */
   private num(value: number): void {
     if (Number.isSafeInteger(value)) this.int(value);
-    else this.ascii(Number.isFinite(value) ? `${value}` : 'null');
+    else this.text(Number.isFinite(value) ? `${value}` : 'null');
   }
 
   /** isoMicros(epochUs) between quotes that the literals around it supply. */
@@ -982,7 +995,7 @@ export class EcsTranscoder {
       this.int(this.long());
       this.lit(L.optionData);
       const s = this.string();
-      this.ascii(this.buf.toString('base64', s, this.pos));
+      this.text(this.buf.toString('base64', s, this.pos));
       this.lit(L.quoteBrace);
     }
     this.byte(0x5d);
@@ -1043,7 +1056,7 @@ export class EcsTranscoder {
 
     // network, up to the community_id's opening quote
     this.lit(NETWORK[this.tcp ? 1 : 0]![this.clientV4 ? 0 : 1]!);
-    this.ascii(this.community);
+    this.text(this.community);
     const bytes =
       (this.hasRequestBytes ? this.requestBytes : 0) +
       (this.hasResponseBytes ? this.responseBytes : 0);
@@ -1239,12 +1252,6 @@ function sameBytes(buf: Buffer, s1: number, e1: number, s2: number, e2: number):
   if (e1 - s1 !== e2 - s2) return false;
   for (let i = 0; i < e1 - s1; i++) if (buf[s1 + i] !== buf[s2 + i]) return false;
   return true;
-}
-
-/** The ASCII string at [s, e); the general path for anything else. */
-function asciiText(buf: Buffer, s: number, e: number): string {
-  for (let i = s; i < e; i++) if (buf[i]! >= 0x80) throw GENERAL;
-  return buf.toString('latin1', s, e);
 }
 
 function sameText(buf: Buffer, s: number, e: number, text: Uint8Array): boolean {

@@ -8,7 +8,8 @@ export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFramin
 export { communityId } from './community-id';
 export { DNS_DATASET, ECS_VERSION, ecsJson, isoMicros, toEcs } from './ecs';
 export { EcsTranscoder } from './ecs-bytes';
-export type { ByteSink, TranscodedKey } from './ecs-bytes';
+export type { ByteSink } from './ecs-bytes';
+export { transactionKey } from './transaction-key';
 export type {
   EcsAnswer,
   EcsDocument,
