@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import {
   createElasticsearch,
@@ -44,9 +44,16 @@ export interface RunningIndexer {
   stop(): Promise<void>;
 }
 
+/**
+ * What a document's outcome needs of its record: its offset ticket, and what a dead letter
+ * carries. Not the kafkajs message itself: a document waits for Elasticsearch for a while,
+ * and what it keeps alive meanwhile is copied by every garbage collection it lives through.
+ */
 interface Context {
   ticket: Ticket;
-  message: KafkaMessage;
+  key: Buffer | null;
+  value: Buffer | null;
+  offset: string;
   topic: string;
   partition: number;
 }
@@ -105,9 +112,9 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
     return deadLetters
       .send({
         ...letter,
-        key: ctx.message.key,
-        value: ctx.message.value,
-        source: { topic: ctx.topic, partition: ctx.partition, offset: ctx.message.offset },
+        key: ctx.key,
+        value: ctx.value,
+        source: { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset },
       })
       .then(() => finished(ctx.ticket));
   };
@@ -157,7 +164,9 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
         metrics.stage.received.inc();
         const ctx: Context = {
           ticket: tracker.take(batch.topic, batch.partition, message.offset),
-          message,
+          key: message.key,
+          value: message.value,
+          offset: message.offset,
           topic: batch.topic,
           partition: batch.partition,
         };

@@ -8,7 +8,12 @@ import type { Logger } from '@dnsflow/runtime';
 /** One taken record's place in its partition; {@link OffsetTracker.done} marks it finished. */
 export interface Ticket {
   readonly track: object;
-  readonly entry: { readonly offset: bigint; done: boolean };
+  readonly offset: bigint;
+  done: boolean;
+}
+
+interface Entry extends Ticket {
+  readonly track: Track;
 }
 
 /** A committable position: the offset of the next record to read, as Kafka wants it. */
@@ -19,7 +24,7 @@ export interface TopicPartitionOffset {
 }
 
 class Track {
-  private entries: { offset: bigint; done: boolean }[] = [];
+  private entries: Entry[] = [];
   private head = 0;
   lastTaken = -1n;
   /** Next offset to commit (one past the contiguous done run), or -1 before any. */
@@ -33,8 +38,8 @@ class Track {
     readonly partition: number,
   ) {}
 
-  take(offset: bigint): Ticket['entry'] {
-    const entry = { offset, done: false };
+  take(offset: bigint): Entry {
+    const entry: Entry = { track: this, offset, done: false };
     this.entries.push(entry);
     this.lastTaken = offset;
     return entry;
@@ -84,12 +89,12 @@ export class OffsetTracker {
       this.tracks.set(`${topic}\u0000${partition}`, track);
     }
     this.last = track;
-    return { track, entry: track.take(value) };
+    return track.take(value);
   }
 
   /** Marks a record finished. */
   done(ticket: Ticket): void {
-    ticket.entry.done = true;
+    ticket.done = true;
     const track = ticket.track as Track;
     if (!track.retired) track.advance();
   }
