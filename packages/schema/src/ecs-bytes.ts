@@ -12,12 +12,14 @@ import { latestSchema } from './schemas';
 // Elasticsearch that CPU is what Elasticsearch does not get.
 //
 // It reads what it can be sure of and leaves the rest to the general path (codec, ecsJson):
-// a body written with another schema version, an array in several blocks, a long past 2^53,
-// a union or enum index out of range, a truncated or overlong body, a name with bytes that
-// need escaping or are not ASCII, an IPv6 address, a time Date cannot format. There the
-// caller decodes the record and renders it with ecsJson, which also says what was wrong. So
-// the bytes it writes are always those of `ecsJson(record, options)` in UTF-8: the tests
-// compare the two on every shape of record and on random ones.
+// a body written with another schema version, an array in several blocks or with a byte
+// size, a long past 2^53, a union or enum index out of range, a truncated or overlong body, a
+// node or address that is not ASCII (they are compared and hashed as bytes). There the
+// caller decodes the record and renders it with ecsJson, which also says what was wrong.
+// Text that needs escaping, or is not ASCII, is escaped here as JSON.stringify escapes it,
+// and IPv6 addresses take communityId's general path. So the bytes it writes are always those
+// of `ecsJson(record, options)` in UTF-8: the tests compare the two on every shape of record
+// and on random ones.
 //
 // It is written for one schema: the Avro Parsing Canonical Form whose fingerprint is
 // SCHEMA_FINGERPRINT. When the newest shipped schema is another one, `enabled` is false and
