@@ -27,11 +27,7 @@ export function createEncoder(namespace: string): (value: Buffer | null) => Enco
   // what the transcoder leaves (other versions, odd encodings, bad input) is decoded and
   // rendered here, which also names what was wrong with a bad record.
   const transcoder = new EcsTranscoder({ namespace });
-  // Identities repeat from record to record: each distinct one is decoded, and its text
-  // rendered, once (the encoder only reads them).
-  const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction', {
-    shareRecords: ['K8sIdentity'],
-  });
+  const codec = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction');
   const index = dnsDataStream(namespace);
   return (value) => {
     if (value === null) {

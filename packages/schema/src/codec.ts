@@ -1,5 +1,4 @@
-import { Type, types, type Resolver, type Schema } from 'avsc';
-import { guardedTypeHook } from './guard';
+import type { Resolver } from 'avsc';
 import { CodecError } from './errors';
 import { latestSchema, shippedSchemas, type SchemaName, type SchemaVersion } from './schemas';
 
@@ -84,82 +83,6 @@ export interface CodecOptions {
   framing?: WireFraming;
   /** Writer schema; defaults to the newest shipped version. */
   writer?: SchemaVersion;
-  /**
-   * Records of these types (short names, e.g. `K8sIdentity`) that decode to the same bytes
-   * are decoded once and handed out again as the same frozen object, for a reader that only
-   * reads them (the indexer: one pod's identity is in many records). At most
-   * {@link SHARED_RECORDS_MAX} are kept; then the cache starts over.
-   */
-  shareRecords?: readonly string[];
-}
-
-/**
- * Bound of the shared-record cache of {@link CodecOptions.shareRecords}: with identities
- * (under 1 KB each, their text cached beside them) about 20 MB at most.
- */
-export const SHARED_RECORDS_MAX = 10_000;
-
-interface AvroTap {
-  buf: Buffer;
-  pos: number;
-}
-
-interface UnderlyingRecord {
-  _read(tap: AvroTap): unknown;
-  _skip(tap: AvroTap): void;
-}
-
-const SHARED = 'dnsflow-shared-record';
-
-/**
- * A copy of `type` whose records named in `names` are shared: their bytes (skipped over,
- * which allocates nothing) are the key of a bounded cache, and a hit is returned without
- * decoding. Done with an Avro logical type on those records, which only this copy has; it
- * reads bodies written with the same schema only (see createCodec).
- */
-function withSharedRecords(type: Type, names: readonly string[]): Type {
-  const cache = new Map<string, unknown>();
-  class SharedRecord extends types.LogicalType {
-    override _fromValue(value: unknown): unknown {
-      return value;
-    }
-    override _toValue(value: unknown): unknown {
-      return value;
-    }
-    _read(tap: AvroTap): unknown {
-      const record = this.underlyingType as unknown as UnderlyingRecord;
-      const start = tap.pos;
-      record._skip(tap);
-      const key = tap.buf.toString('latin1', start, tap.pos);
-      let value = cache.get(key);
-      if (value === undefined) {
-        tap.pos = start;
-        value = Object.freeze(record._read(tap));
-        if (cache.size >= SHARED_RECORDS_MAX) cache.clear();
-        cache.set(key, value);
-      }
-      return value;
-    }
-  }
-  // Mark the named records' definitions in the schema, then parse it again.
-  const mark = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(mark);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    const n = node as Record<string, unknown>;
-    if (n['type'] === 'record' && typeof n['name'] === 'string') {
-      if (names.includes(n['name'].split('.').pop()!)) n['logicalType'] = SHARED;
-    }
-    for (const value of Object.values(n)) mark(value);
-  };
-  const schema = type.schema() as unknown;
-  mark(schema);
-  return Type.forSchema(schema as Schema, {
-    logicalTypes: { [SHARED]: SharedRecord },
-    typeHook: guardedTypeHook,
-  });
 }
 
 /**
@@ -169,12 +92,6 @@ function withSharedRecords(type: Type, names: readonly string[]): Type {
 export function createCodec<T>(name: SchemaName, options: CodecOptions = {}): RecordCodec<T> {
   const reader = latestSchema(name);
   const writer = options.writer ?? reader;
-  // Bodies written with the reader's own schema are read by this type; older ones go
-  // through the reader's type and a resolver.
-  const sameSchemaType =
-    options.shareRecords && options.shareRecords.length > 0
-      ? withSharedRecords(reader.type, options.shareRecords)
-      : reader.type;
   const framing = options.framing ?? new SingleObjectFraming(shippedSchemas());
   const resolvers = new Map<SchemaVersion, Resolver | undefined>();
 
@@ -215,10 +132,7 @@ export function createCodec<T>(name: SchemaName, options: CodecOptions = {}): Re
       if (framed.status !== 'ok') return framed;
       try {
         const resolver = resolverFor(framed.writer);
-        const value = (resolver === undefined ? sameSchemaType : reader.type).fromBuffer(
-          framed.body,
-          resolver,
-        ) as T;
+        const value = reader.type.fromBuffer(framed.body, resolver) as T;
         return { status: 'ok', value, writer: framed.writer };
       } catch (err) {
         if (err instanceof CodecError) return { status: 'error', error: err };

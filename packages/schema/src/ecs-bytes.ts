@@ -33,7 +33,7 @@ const HEADER_BYTES = 10;
 const SLAB_BYTES = 1024 * 1024;
 /** avsc refuses longs outside this range (potential precision loss). */
 const MAX_SAFE_LONG = 9007199254740990;
-/** Bound of the identity text cache, as the codec's shared-record cache (SHARED_RECORDS_MAX). */
+/** Bound of the identity text cache: identities are under 1 KB, their texts about as much. */
 const IDENTITY_TEXTS_MAX = 10_000;
 /** Identities compared as bytes before the cache is asked (server, client, answering pod). */
 const RECENT_IDENTITIES = 4;

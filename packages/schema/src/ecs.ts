@@ -475,20 +475,7 @@ function pairJson(first: string, a: string | null, second: string, b: string | n
     : `{"${first}":${jsonString(a)},"${second}":${jsonString(b)}}`;
 }
 
-// The text of identities a codec hands out as shared objects (CodecOptions.shareRecords):
-// one identity is in many documents. Keyed by the object, so it lives as long as the codec
-// keeps the object, and a fresh object (another decoder) is simply rendered.
-const kubernetesTexts = new WeakMap<K8sIdentity, string>();
-
-function kubernetesJson(identity: K8sIdentity): string {
-  let text = kubernetesTexts.get(identity);
-  if (text === undefined) {
-    text = renderKubernetesJson(identity);
-    if (Object.isFrozen(identity)) kubernetesTexts.set(identity, text);
-  }
-  return text;
-}
-
+/** The `kubernetes` object of one end's identity, as JSON text. */
 export function renderKubernetesJson(identity: K8sIdentity): string {
   let out = `{"kind":${jsonString(identity.kind.toLowerCase())}`;
   if (identity.namespace !== null) out += `,"namespace":${jsonString(identity.namespace)}`;
@@ -540,7 +527,7 @@ function endpointJson(
 ): string {
   let out = `{"ip":${jsonString(ip)},"port":${num(port)}`;
   if (bytes !== null) out += `,"bytes":${num(bytes)}`;
-  if (k8s) out += `,"kubernetes":${kubernetesJson(k8s)}`;
+  if (k8s) out += `,"kubernetes":${renderKubernetesJson(k8s)}`;
   return `${out}}`;
 }
 
@@ -616,7 +603,7 @@ export function ecsJson(record: EnrichedDnsTransaction, options: EcsOptions = {}
   if (tx.notes.length > 0) out += `,"notes":${strArray(tx.notes)}`;
   if (tx.answeredBy) {
     out += `,"answered_by":{"ip":${jsonString(tx.answeredBy.ip)},"port":${num(tx.answeredBy.port)}`;
-    if (record.answeredBy) out += `,"kubernetes":${kubernetesJson(record.answeredBy)}`;
+    if (record.answeredBy) out += `,"kubernetes":${renderKubernetesJson(record.answeredBy)}`;
     out += '}';
   }
   const t = record.queryTarget;

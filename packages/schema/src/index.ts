@@ -3,7 +3,7 @@ export type { CodecErrorReason } from './errors';
 export { crc64Avro, crc64AvroBytes } from './crc64';
 export { AVSC_DIR, describeSchema, latestSchema, parseSchema, shippedSchemas } from './schemas';
 export type { SchemaName, SchemaVersion } from './schemas';
-export { SHARED_RECORDS_MAX, SingleObjectFraming, createCodec } from './codec';
+export { SingleObjectFraming, createCodec } from './codec';
 export type { CodecOptions, DecodeResult, RecordCodec, UnframeResult, WireFraming } from './codec';
 export { communityId } from './community-id';
 export { DNS_DATASET, ECS_VERSION, ecsJson, isoMicros, toEcs } from './ecs';

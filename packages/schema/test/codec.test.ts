@@ -1,4 +1,4 @@
-import { CodecError, SHARED_RECORDS_MAX, createCodec, latestSchema } from '../src/index';
+import { CodecError, createCodec, latestSchema } from '../src/index';
 import type { DnsTransaction, EnrichedDnsTransaction } from '../src/index';
 import { fullEnriched, fullTransaction } from './fixtures/records';
 
@@ -44,52 +44,6 @@ describe('single-object codec', () => {
         expect(type.toBuffer(result.value)).toEqual(type.toBuffer(value));
       }
     }
-  });
-
-  describe('shared records (shareRecords)', () => {
-    const shared = createCodec<EnrichedDnsTransaction>('EnrichedDnsTransaction', {
-      shareRecords: ['K8sIdentity'],
-    });
-    const decode = (codec: typeof enriched, bytes: Buffer): EnrichedDnsTransaction => {
-      const result = codec.decode(bytes);
-      if (result.status !== 'ok') throw result.error;
-      return result.value;
-    };
-
-    it('decodes random records to the same values as the plain codec', () => {
-      const type = latestSchema('EnrichedDnsTransaction').type;
-      for (let i = 0; i < 500; i++) {
-        const bytes = enriched.encode(type.random() as unknown as EnrichedDnsTransaction);
-        expect(type.toBuffer(decode(shared, bytes))).toEqual(
-          type.toBuffer(decode(enriched, bytes)),
-        );
-      }
-    });
-
-    it('hands out one frozen object per distinct identity', () => {
-      const a = fullEnriched();
-      const b = fullEnriched();
-      b.transaction.dnsId = a.transaction.dnsId + 1;
-      b.server = { ...b.server!, pod: 'coredns-other' };
-      const first = decode(shared, enriched.encode(a));
-      const second = decode(shared, enriched.encode(b));
-      expect(second.client).toBe(first.client);
-      expect(Object.isFrozen(first.client)).toBe(true);
-      expect(second.server).not.toBe(first.server);
-      expect(second.server?.pod).toBe('coredns-other');
-      expect(first.server?.pod).toBe(a.server?.pod);
-      // The plain codec's records are the caller's to change.
-      expect(Object.isFrozen(decode(enriched, enriched.encode(a)).client)).toBe(false);
-    });
-
-    it('keeps decoding correctly past the bound of its cache', () => {
-      const base = fullEnriched();
-      for (let i = 0; i <= SHARED_RECORDS_MAX + 10; i++) {
-        const r = { ...base, client: { ...base.client!, pod: `pod-${i}` } };
-        expect(decode(shared, enriched.encode(r)).client?.pod).toBe(`pod-${i}`);
-      }
-      expect(decode(shared, enriched.encode(base)).client).toEqual(base.client);
-    });
   });
 
   it('rejects bytes shorter than the header', () => {
