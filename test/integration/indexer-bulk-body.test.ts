@@ -158,6 +158,51 @@ describe('dnsflow index: the bulk request body', () => {
     const sent: unknown[] = records.map((r) => JSON.parse(JSON.stringify(expected(r))) as unknown);
     expect(indexed).toEqual(sent);
   });
+  it('writes a first document of three-byte text whole, in a body grown to just its size', async () => {
+    // 300,000 bytes of three-byte UTF-8 that count as 100,000 characters: the first body is
+    // sized by the characters, the document is cut short there and written again into a body
+    // exactly as long as its bytes.
+    const records = enrichedRecords(3, Date.UTC(2026, 0, 16, 12, 0, 0) * 1000);
+    records[0]!.transaction.notes = ['名'.repeat(100_000)];
+    const third = dnsDataStream(`${names.namespace}c`);
+    const bodies: Buffer[] = [];
+    const listener = (
+      err: unknown,
+      result: { meta: { request: { params: { path: string; body?: unknown } } } } | null,
+    ) => {
+      const params = result?.meta.request.params;
+      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
+        bodies.push(Buffer.from(params.body));
+      }
+    };
+    es.diagnostic.on('request', listener);
+    const { outcomes } = await writeAll(
+      {
+        maxDocs: 1000,
+        maxBytes: 5 * 1024 * 1024,
+        flushIntervalMs: 50,
+        concurrency: 1,
+        maxInFlightBytes: 64 * 1024 * 1024,
+      },
+      records.map((r, i) => ({
+        index: third,
+        id: transactionId(r),
+        document: ecsJson(r, { namespace: names.namespace }),
+        context: i,
+      })),
+    );
+    es.diagnostic.off('request', listener);
+
+    expect(outcomes).toEqual(['created', 'created', 'created']);
+    const sent = records
+      .map(
+        (r) =>
+          `${JSON.stringify({ create: { _index: third, _id: transactionId(r) } })}\n${JSON.stringify(toEcs(r, { namespace: names.namespace }))}\n`,
+      )
+      .join('');
+    expect(Buffer.concat(bodies).toString('utf8')).toBe(sent);
+  });
+
   it('sends full requests while others wait behind the one in flight, at the memory bound too', async () => {
     const records = enrichedRecords(100);
     // A stream of its own: the first test created these documents already.

@@ -344,8 +344,9 @@ export class BulkWriter<C> {
     let end = writeEntry(body, at, action, json);
     if (end < 0) {
       // Maybe cut short: count the bytes and write it again with room for them.
+      // With MAX_CHAR_BYTES to spare (not just the newline), writeEntry sees the write whole.
       const bytes = typeof json === 'string' ? Buffer.byteLength(json) : json.length;
-      body = this.room(at + Buffer.byteLength(action) + bytes + 1);
+      body = this.room(at + Buffer.byteLength(action) + bytes + MAX_CHAR_BYTES);
       end = writeEntry(body, at, action, json);
     }
     body[end] = 0x0a;
