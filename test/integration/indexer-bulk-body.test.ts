@@ -82,6 +82,22 @@ describe('dnsflow index: the bulk request body', () => {
     return { outcomes, refusals, refused };
   }
 
+  /** Copies of the bodies of the bulk requests the client sends until `stop` is called. */
+  function captureBodies(): { bodies: Buffer[]; stop: () => void } {
+    const bodies: Buffer[] = [];
+    const listener = (
+      err: unknown,
+      result: { meta: { request: { params: { path: string; body?: unknown } } } } | null,
+    ): void => {
+      const params = result?.meta.request.params;
+      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
+        bodies.push(Buffer.from(params.body));
+      }
+    };
+    es.diagnostic.on('request', listener);
+    return { bodies, stop: () => es.diagnostic.off('request', listener) };
+  }
+
   it('sends the NDJSON the client made of stringified documents and indexes every document', async () => {
     const records: EnrichedDnsTransaction[] = enrichedRecords(120);
     // 90,000 characters of two-byte UTF-8: more than a fresh body buffer holds in bytes, as
@@ -114,13 +130,7 @@ describe('dnsflow index: the bulk request body', () => {
       }
     }
 
-    const bodies: Buffer[] = [];
-    es.diagnostic.on('request', (err, result) => {
-      const params = result?.meta.request.params;
-      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
-        bodies.push(Buffer.from(params.body));
-      }
-    });
+    const { bodies, stop } = captureBodies();
     const { outcomes, refusals, refused } = await writeAll(
       {
         maxDocs: 1000,
@@ -131,6 +141,7 @@ describe('dnsflow index: the bulk request body', () => {
       },
       items(),
     );
+    stop();
 
     expect(outcomes).toEqual(records.map(() => 'created'));
     expect(refusals).toBeGreaterThan(0);
@@ -165,17 +176,7 @@ describe('dnsflow index: the bulk request body', () => {
     const records = enrichedRecords(3, Date.UTC(2026, 0, 16, 12, 0, 0) * 1000);
     records[0]!.transaction.notes = ['名'.repeat(100_000)];
     const third = dnsDataStream(`${names.namespace}c`);
-    const bodies: Buffer[] = [];
-    const listener = (
-      err: unknown,
-      result: { meta: { request: { params: { path: string; body?: unknown } } } } | null,
-    ) => {
-      const params = result?.meta.request.params;
-      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
-        bodies.push(Buffer.from(params.body));
-      }
-    };
-    es.diagnostic.on('request', listener);
+    const { bodies, stop } = captureBodies();
     const { outcomes } = await writeAll(
       {
         maxDocs: 1000,
@@ -191,7 +192,7 @@ describe('dnsflow index: the bulk request body', () => {
         context: i,
       })),
     );
-    es.diagnostic.off('request', listener);
+    stop();
 
     expect(outcomes).toEqual(['created', 'created', 'created']);
     const sent = records
@@ -210,20 +211,7 @@ describe('dnsflow index: the bulk request body', () => {
     const docBytes = (r: EnrichedDnsTransaction): number =>
       Buffer.byteLength(JSON.stringify(toEcs(r, { namespace: names.namespace }))) + 100;
     const average = records.reduce((sum, r) => sum + docBytes(r), 0) / records.length;
-    const sizes: number[] = [];
-    const listener = (
-      err: unknown,
-      result: { meta: { request: { params: { path: string; body?: unknown } } } } | null,
-    ) => {
-      const params = result?.meta.request.params;
-      if (err === null && params?.path === '/_bulk' && Buffer.isBuffer(params.body)) {
-        let lines = 0;
-        for (let at = params.body.indexOf(10); at >= 0; at = params.body.indexOf(10, at + 1))
-          lines++;
-        sizes.push(lines / 2);
-      }
-    };
-    es.diagnostic.on('request', listener);
+    const { bodies, stop } = captureBodies();
     const { outcomes, refusals } = await writeAll(
       {
         maxDocs: 10,
@@ -241,7 +229,11 @@ describe('dnsflow index: the bulk request body', () => {
         context: i,
       })),
     );
-    es.diagnostic.off('request', listener);
+    stop();
+    // Documents per request: half its lines.
+    const sizes = bodies
+      .map((body) => body.toString('utf8').split('\n').length - 1)
+      .map((n) => n / 2);
 
     expect(outcomes).toEqual(records.map(() => 'created'));
     expect(refusals).toBeGreaterThan(0);
