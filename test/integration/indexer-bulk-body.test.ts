@@ -82,6 +82,15 @@ describe('dnsflow index: the bulk request body', () => {
     return { outcomes, refusals, refused };
   }
 
+  /** The records as items of `index`, each document as its JSON text. */
+  const textItems = (records: EnrichedDnsTransaction[], index: string): BulkItem<number>[] =>
+    records.map((r, i) => ({
+      index,
+      id: transactionId(r),
+      document: ecsJson(r, { namespace: names.namespace }),
+      context: i,
+    }));
+
   /** Copies of the bodies of the bulk requests the client sends until `stop` is called. */
   function captureBodies(): { bodies: Buffer[]; stop: () => void } {
     const bodies: Buffer[] = [];
@@ -185,12 +194,7 @@ describe('dnsflow index: the bulk request body', () => {
         concurrency: 1,
         maxInFlightBytes: 64 * 1024 * 1024,
       },
-      records.map((r, i) => ({
-        index: third,
-        id: transactionId(r),
-        document: ecsJson(r, { namespace: names.namespace }),
-        context: i,
-      })),
+      textItems(records, third),
     );
     stop();
 
@@ -222,12 +226,7 @@ describe('dnsflow index: the bulk request body', () => {
         // About 3.5 requests: one in flight, two ready, one filling when the bound is hit.
         maxInFlightBytes: Math.round(average * 35),
       },
-      records.map((r, i) => ({
-        index: second,
-        id: transactionId(r),
-        document: ecsJson(r, { namespace: names.namespace }),
-        context: i,
-      })),
+      textItems(records, second),
     );
     stop();
     // Documents per request: half its lines.
