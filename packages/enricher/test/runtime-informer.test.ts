@@ -159,7 +159,7 @@ describe('Informer', () => {
     await informer.stop();
   });
 
-  it('reopens an ended watch from the last version it saw, bookmarks included, without listing again', async () => {
+  it('reopens a watch the server ended from the last version it saw, bookmarks included, without listing again', async () => {
     const { api, informer } = setup();
     api.objects = [pod('a', '10.0.0.1')];
     informer.start();
@@ -204,7 +204,50 @@ describe('Informer', () => {
     await informer.stop();
   });
 
-  it('reconnects after a broken watch with growing, capped backoff and is out of date meanwhile', async () => {
+  it('lists again after a broken watch instead of resuming it: a pod gone and a pod come meanwhile', async () => {
+    const { api, store, informer, registry, sleeps, tick, wake, nowUs } = setup();
+    api.objects = [pod('stays', '10.0.0.1'), pod('leaves', '10.0.0.2')];
+    informer.start();
+    await until(() => api.watches.length === 1);
+    tick(1000);
+    const whileThere = nowUs();
+    api.lastWatch.end(new KubeApiError(null, 'socket hang up', '/api/v1/pods'));
+    await until(() => sleeps.length === 1);
+    // While the watch is down: one pod goes, one comes.
+    tick(300);
+    const arrivedMs = T0_MS + 1300;
+    api.objects = [
+      pod('stays', '10.0.0.1'),
+      podObject('shop', 'arrives', '10.0.0.3', {
+        rv: '250',
+        created: new Date(arrivedMs).toISOString(),
+      }),
+    ];
+    api.resourceVersion = '300';
+    tick(200);
+    wake();
+    await until(() => api.watches.length === 2);
+
+    // Resumed from version 100, the watch would look current before its replay of the break
+    // arrived; the list is complete when it does.
+    expect(api.lists).toHaveLength(2);
+    expect(api.lastWatch.resourceVersion).toBe('300');
+    expect(informer.catchingUp).toBe(false);
+    expect(
+      await metric(registry, 'dnsflow_enricher_informer_relists_total', { reason: 'broken' }),
+    ).toBe(1);
+    // The pod that came during the break holds its IP from its creation on.
+    expect(store.resolve('10.0.0.3', (arrivedMs + 100) * 1000)).toMatchObject({
+      status: 'found',
+      identity: { pod: 'arrives' },
+    });
+    expect(store.resolve('10.0.0.2', whileThere)).toMatchObject({ identity: { pod: 'leaves' } });
+    expect(store.resolve('10.0.0.2', nowUs())).not.toMatchObject({ status: 'found' });
+    expect(informer.size).toBe(2);
+    await informer.stop();
+  });
+
+  it('retries a broken watch with growing, capped backoff and is out of date meanwhile', async () => {
     const { api, informer, sleeps, tick, wake, registry } = setup();
     api.objects = [pod('a', '10.0.0.1')];
     informer.start();
@@ -220,7 +263,7 @@ describe('Informer', () => {
       expect(informer.catchingUp).toBe(false);
     }
 
-    expect(api.lists).toHaveLength(1);
+    expect(api.lists).toHaveLength(5);
     expect(api.watches.map((w) => w.resourceVersion)).toEqual(['100', '100', '100', '100', '100']);
     // Jittered into [ceiling/2, ceiling]: 100, 200, 400, then capped at 400.
     expect(sleeps).toHaveLength(4);
@@ -232,6 +275,16 @@ describe('Informer', () => {
     expect(
       await metric(registry, 'dnsflow_enricher_informer_errors_total', { kind: 'network' }),
     ).toBe(4);
+    expect(
+      await metric(registry, 'dnsflow_enricher_informer_relists_total', { reason: 'broken' }),
+    ).toBe(4);
+    // A watch that stays up for the longest delay starts the backoff afresh when it breaks.
+    tick(400);
+    api.lastWatch.end(new KubeApiError(null, 'socket hang up', '/api/v1/pods'));
+    await until(() => sleeps.length === 5);
+    expect(sleeps[4]).toBeLessThanOrEqual(100);
+    wake();
+    await until(() => api.watches.length === 6);
     await informer.stop();
   });
 

@@ -39,7 +39,7 @@ export interface InformerOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-type ListReason = 'initial' | 'gone' | 'error';
+type ListReason = 'initial' | 'gone' | 'broken';
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -56,11 +56,17 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Keeps a sink in step with one resource through list + watch: a complete (paged) list, then
- * a watch from the list's resourceVersion with bookmarks, reopened from the last version it
- * saw when it ends or breaks (exponential backoff with jitter, capped); 410 Gone (that
- * version was compacted away) means a fresh list, diffed against what the sink already has
- * which the sink diffs against what it holds, so objects that vanished meanwhile become
- * deletions and unchanged ones change nothing.
+ * a watch from the list's resourceVersion with bookmarks. A watch the server ended (its
+ * timeout) is reopened at once from the last version it saw. A watch that broke, or whose
+ * version was compacted away (410 Gone), is followed by a fresh list instead, after a backoff
+ * (exponential with jitter, capped) for a broken one; the sink diffs the list against what it
+ * holds, so objects that vanished meanwhile become deletions and unchanged ones change nothing.
+ *
+ * Why not resume a broken watch: a resumed watch replays what it missed only after it has
+ * opened, and an open watch is what tells the store its view is current. A record of the
+ * break could be judged in between, without the changes still on their way (an address not
+ * known yet taken for an external one). A list is complete when it arrives. After a server
+ * timeout the reopen is immediate, so the replay covers milliseconds, like any watch event.
  *
  * Written on client-node's transport rather than its ListWatch because ListWatch stops for
  * good on any error other than 410, requests no bookmarks and offers no hooks for the lag
@@ -74,6 +80,8 @@ export class Informer {
   private hasSynced = false;
   private syncedWaiters: (() => void)[] = [];
   private stream: WatchStream | null = null;
+  /** How long the last watch stayed open. */
+  private lastWatchMs = 0;
   private readonly stopper = new AbortController();
   private running: Promise<void> | null = null;
   private readonly nowMs: () => number;
@@ -148,7 +156,6 @@ export class Informer {
       try {
         if (this.resourceVersion === '') {
           await this.relist(reason);
-          attempt = 0;
         }
         if (this.stopped) break;
         const clean = await this.watchOnce();
@@ -173,7 +180,14 @@ export class Informer {
           kind: status === null ? 'network' : `http_${status}`,
         });
         if (!this.hasSynced) reason = 'initial';
-        else if (this.resourceVersion === '') reason = 'error';
+        else if (this.resourceVersion !== '') {
+          // The watch broke: what it missed comes with a list, not with a resumed watch.
+          this.resourceVersion = '';
+          reason = 'broken';
+        }
+        // A watch that stayed up a while was a recovery: its break starts the backoff afresh.
+        if (this.lastWatchMs >= this.options.retryMaxMs) attempt = 0;
+        this.lastWatchMs = 0;
         const delayMs = this.backoffMs(attempt++);
         this.log.warn(
           { resource: this.resource.name, err, retryInMs: Math.round(delayMs) },
@@ -263,9 +277,11 @@ export class Informer {
     // The stream is open from a version we hold: events from here on complete the view.
     this.outOfDateSinceMs = null;
     this.options.onProgress?.();
+    const openedMs = this.nowMs();
     try {
       await stream.done;
     } finally {
+      this.lastWatchMs = this.nowMs() - openedMs;
       this.stream = null;
       if (!this.stopped) this.markOutOfDate();
     }
