@@ -16,6 +16,22 @@ const GROUPS = [
   ['apiserver+etcd', (c) => c.includes('kube-apiserver') || /(^|\/)etcd\s/.test(c)],
 ];
 
+/** Pids of the processes in a named group. */
+function pidsOf(groupName) {
+  const match = GROUPS.find(([name]) => name === groupName)?.[1];
+  if (!match) throw new Error(`no process group ${groupName}`);
+  const pids = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (match(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) pids.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 function processTicks() {
   const byGroup = new Map();
   let other = 0;
@@ -83,4 +99,4 @@ const formatCores = (cores) =>
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
 
-module.exports = { startCpuSampling, formatCores };
+module.exports = { startCpuSampling, formatCores, pidsOf };

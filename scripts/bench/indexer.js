@@ -2,7 +2,7 @@
 // Indexer benchmark (not a test; run on purpose, after `npx tsc -b`):
 //
 //   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3] [--build DIR]
-//                                 [--profile DIR] [--flush-ms N] [--inflight-mib N] [--fetch-mib N] [--prerendered]
+//                                 [--profile DIR] [--flush-ms N] [--inflight-mib N] [--fetch-mib N] [--commit-ms N] [--prerendered] [--pin]
 //
 // Against the local Kafka (127.0.0.1:9092) and Elasticsearch (http://127.0.0.1:9200):
 // 1. Generates --docs distinct enriched transactions from test/fixtures, produces them to a
@@ -41,7 +41,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { setImmediate: nextTurn } = require('node:timers/promises');
-const { startCpuSampling, formatCores } = require('./cpu-groups');
+const { execFileSync } = require('node:child_process');
+const { startCpuSampling, formatCores, pidsOf } = require('./cpu-groups');
 const { distinctEnrichedRecords } = require('./enriched-fixture');
 
 const root = path.join(__dirname, '..', '..');
@@ -98,11 +99,19 @@ const FLUSH_MS = argv.includes('--flush-ms') ? option('flush-ms', 0) : undefined
 const INFLIGHT_MIB = argv.includes('--inflight-mib') ? option('inflight-mib', 0) : undefined;
 // The indexer's consumer.maxFetchBytes (MiB); unset, its default.
 const FETCH_MIB = argv.includes('--fetch-mib') ? option('fetch-mib', 0) : undefined;
+// The indexer's consumer.commitIntervalMs; unset, its default.
+const COMMIT_MS = argv.includes('--commit-ms') ? option('commit-ms', 0) : undefined;
 const ROUNDS = option('rounds', 3);
 // --prerendered: the indexer's rendering of each document is replaced by copying that
 // document, rendered before the rounds. Everything else runs as it does (Kafka, read, _id,
 // writer, HTTP): the ratio then is the bound of any faster rendering.
 const PRERENDERED = argv.includes('--prerendered');
+// --pin: for both sides, Elasticsearch's threads on the first half of the CPUs, this process
+// and Kafka on the others, as if they ran on separate machines: the indexer then takes no
+// CPU from Elasticsearch, and the ratio says whether it keeps up with what Elasticsearch can
+// take. Without it (the default) all of them share every CPU, and the ratio also counts the
+// indexer's CPU against Elasticsearch's. Undone at the end.
+const PIN = argv.includes('--pin');
 const LATENCY_MS = option('latency-ms', 30);
 const MAX_BYTES = 5 * 1024 * 1024;
 const GOAL = 0.9;
@@ -356,6 +365,26 @@ async function offline() {
   }
 }
 
+/** Pins Elasticsearch to the first half of the CPUs and the rest to the others; returns the undo. */
+function pinCpus() {
+  const n = os.cpus().length;
+  if (n < 2) throw new Error('--pin needs two CPUs or more');
+  const half = Math.floor(n / 2);
+  const set = (pids, cpus) => {
+    for (const pid of pids)
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, pid], { stdio: 'ignore' });
+  };
+  const es = pidsOf('elasticsearch');
+  const others = [...pidsOf('kafka'), String(process.pid)];
+  if (es.length === 0) throw new Error('--pin: no Elasticsearch process found');
+  set(es, `0-${half - 1}`);
+  set(others, `${half}-${n - 1}`);
+  console.log(
+    `pinned: Elasticsearch on CPUs 0-${half - 1}; this process and Kafka on ${half}-${n - 1}`,
+  );
+  return () => set([...es, ...others], `0-${n - 1}`);
+}
+
 async function main() {
   if (OFFLINE) return offline();
   const config = indexer.indexerConfigSchema.parse({
@@ -373,6 +402,7 @@ async function main() {
       groupId: `bench-indexer-${id}`,
       lagIntervalMs: 60_000,
       ...(FETCH_MIB === undefined ? {} : { maxFetchBytes: FETCH_MIB * 1024 * 1024 }),
+      ...(COMMIT_MS === undefined ? {} : { commitIntervalMs: COMMIT_MS }),
     },
     bulk: {
       maxDocs: MAX_DOCS,
@@ -393,7 +423,7 @@ async function main() {
     .map((l) => l.toFixed(2))
     .join(' ');
   console.log(
-    `indexer bench ${new Date().toISOString()} docs=${DOCS} maxDocs=${MAX_DOCS} concurrency=${CONCURRENCY} rounds=${ROUNDS} load=${load}`,
+    `indexer bench ${new Date().toISOString()} docs=${DOCS} maxDocs=${MAX_DOCS} concurrency=${CONCURRENCY} rounds=${ROUNDS}${PIN ? ' pin' : ''} load=${load}`,
   );
 
   const recs = records(DOCS);
@@ -424,12 +454,17 @@ async function main() {
   const runs = [];
   // Untimed: Elasticsearch's JIT compiles its indexing path during the first loads after a
   // start, and whichever side ran first would pay for it.
-  await loadFile(es, file, schema.dnsDataStream(`bench${id}warmup`));
-  for (let round = 0; round < ROUNDS; round++) {
-    await settle(es);
-    ceilings.push(await loadFile(es, file, schema.dnsDataStream(`bench${id}c${round}`)));
-    await settle(es);
-    runs.push(await runIndexer(config, round));
+  const unpin = PIN ? pinCpus() : () => undefined;
+  try {
+    await loadFile(es, file, schema.dnsDataStream(`bench${id}warmup`));
+    for (let round = 0; round < ROUNDS; round++) {
+      await settle(es);
+      ceilings.push(await loadFile(es, file, schema.dnsDataStream(`bench${id}c${round}`)));
+      await settle(es);
+      runs.push(await runIndexer(config, round));
+    }
+  } finally {
+    unpin();
   }
   const best = (list) => list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const ceiling = best(ceilings);

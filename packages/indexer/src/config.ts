@@ -122,6 +122,12 @@ export const indexerConfigSchema = z.strictObject({
         .min(1)
         .default(256 * 1024),
       fetchMaxWaitMs: z.number().int().min(0).max(5000).default(200),
+      /**
+       * Offsets are committed at most this often (each commit past the documents Elasticsearch
+       * acknowledged). A crash repeats the records since the last commit, whose creates are
+       * 409s; a shorter interval costs the broker a write to its offsets log per commit.
+       */
+      commitIntervalMs: z.number().int().min(0).max(60_000).default(1000),
       /** How often consumer lag is read from Kafka for the metrics. */
       lagIntervalMs: z.number().int().positive().default(10_000),
     })

@@ -84,6 +84,7 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
     (offsets) => consumer.commitOffsets(offsets),
     log.child({ part: 'commit' }),
     (ok) => metrics.commits.inc({ outcome: ok ? 'ok' : 'failed' }),
+    config.consumer.commitIntervalMs,
   );
   const deadLetters = new DeadLetterQueue(
     producer,
@@ -104,7 +105,7 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
 
   const finished = (ticket: Ticket): void => {
     tracker.done(ticket);
-    void committer.request();
+    committer.request();
   };
   const deadLetter = (ctx: Context, letter: Omit<DeadLetter, 'key' | 'value' | 'source'>) => {
     metrics.deadLettered.inc({ stage: letter.stage, reason: letter.reason });
@@ -204,7 +205,7 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
     if (!halted() && lastMessage !== undefined && BigInt(last) > BigInt(lastMessage)) {
       tracker.done(tracker.take(batch.topic, batch.partition, last));
       payload.resolveOffset(last);
-      void committer.request();
+      committer.request();
     }
     await payload.heartbeat();
   };

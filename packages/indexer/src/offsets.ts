@@ -135,54 +135,82 @@ export class OffsetTracker {
 }
 
 /**
- * Commits what the tracker allows, one commit at a time: a call while a commit is running
- * marks another one due, so a burst of acknowledgements becomes a few commits.
+ * Commits what the tracker allows, one commit at a time and at most one per `intervalMs`: a
+ * call while a commit is running, or sooner than that after the last one, marks another one
+ * due, so a stream of acknowledgements becomes a commit now and then. Each commit is a write
+ * to the broker's offsets log; what a crash loses by waiting is only the repeat of the
+ * records since the last commit, whose creates are 409s.
  */
 export class Committer {
   private running: Promise<void> | null = null;
   private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastStartMs = -Infinity;
 
   constructor(
     private readonly tracker: OffsetTracker,
     private readonly commit: (offsets: TopicPartitionOffset[]) => Promise<void>,
     private readonly log: Logger,
     private readonly onResult: (ok: boolean) => void = () => undefined,
+    private readonly intervalMs = 0,
+    private readonly nowMs: () => number = Date.now,
   ) {}
 
-  /** Starts a commit if one is due; resolves when the commits this call asked for ran. */
-  request(): Promise<void> {
+  /** Asks for a commit of everything committable: now, or when the interval allows. */
+  request(): void {
     if (this.running) {
       this.again = true;
-      return this.running;
+      return;
     }
+    if (this.timer) return;
+    const waitMs = this.lastStartMs + this.intervalMs - this.nowMs();
+    if (waitMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.request();
+      }, waitMs);
+      this.timer.unref();
+      return;
+    }
+    void this.start();
+  }
+
+  /** Commits everything committable now (the interval aside), after a running commit. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running) await this.running;
+    await this.start();
+  }
+
+  private start(): Promise<void> {
+    this.lastStartMs = this.nowMs();
     this.running = this.loop().finally(() => {
       this.running = null;
+      // Asked again while committing: the next one waits for its interval.
+      if (this.again) {
+        this.again = false;
+        this.request();
+      }
     });
     return this.running;
   }
 
-  /** Commits everything committable now, waiting for a running commit first. */
-  async flush(): Promise<void> {
-    if (this.running) await this.running;
-    await this.request();
-  }
-
   private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      const offsets = this.tracker.committable();
-      if (offsets.length === 0) return;
-      try {
-        await this.commit(offsets);
-        this.tracker.committed(offsets);
-        this.onResult(true);
-      } catch (err) {
-        // A rebalance took the partition, or the coordinator moved: the records will be
-        // read again by whoever owns the partition and their creates are 409s.
-        this.onResult(false);
-        this.log.warn({ err, offsets }, 'offset commit failed; the next one will carry it');
-        return;
-      }
-    } while (this.again);
+    this.again = false;
+    const offsets = this.tracker.committable();
+    if (offsets.length === 0) return;
+    try {
+      await this.commit(offsets);
+      this.tracker.committed(offsets);
+      this.onResult(true);
+    } catch (err) {
+      // A rebalance took the partition, or the coordinator moved: the records will be
+      // read again by whoever owns the partition and their creates are 409s.
+      this.onResult(false);
+      this.log.warn({ err, offsets }, 'offset commit failed; the next one will carry it');
+    }
   }
 }

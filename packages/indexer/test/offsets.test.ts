@@ -1,4 +1,5 @@
-import { OffsetTracker } from '../src/offsets';
+import { createLogger } from '@dnsflow/runtime';
+import { Committer, OffsetTracker } from '../src/offsets';
 
 describe('OffsetTracker', () => {
   it('commits only the contiguous run of finished offsets, per partition', () => {
@@ -59,5 +60,63 @@ describe('OffsetTracker', () => {
     const tracker = new OffsetTracker();
     tracker.done(tracker.take('t', 0, '9007199254740993'));
     expect(tracker.committable()[0]?.offset).toBe('9007199254740994');
+  });
+});
+
+describe('Committer', () => {
+  const silent = createLogger('test', { level: 'silent' });
+
+  /**
+   * A committer (on fake timers) whose commits are recorded, after its first commit: of offset
+   * 0, finished with `finish`.
+   */
+  async function afterFirstCommit(intervalMs: number) {
+    jest.useFakeTimers();
+    const tracker = new OffsetTracker();
+    const commits: string[] = [];
+    const finish = (offset: number): void => tracker.done(tracker.take('t', 0, String(offset)));
+    const committer = new Committer(
+      tracker,
+      (offsets) => {
+        commits.push(offsets.map((o) => o.offset).join(','));
+        return Promise.resolve();
+      },
+      silent,
+      () => undefined,
+      intervalMs,
+    );
+    finish(0);
+    committer.request();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(commits).toEqual(['1']);
+    return { committer, commits, finish };
+  }
+
+  afterEach(() => jest.useRealTimers());
+
+  it('commits at most once per interval, and what finished meanwhile with the next one', async () => {
+    const { committer, commits, finish } = await afterFirstCommit(1000);
+    for (let offset = 1; offset <= 5; offset++) {
+      finish(offset);
+      committer.request();
+      await jest.advanceTimersByTimeAsync(100);
+    }
+    expect(commits).toEqual(['1']);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(commits).toEqual(['1', '6']);
+    // Nothing new: no commit.
+    committer.request();
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(commits).toEqual(['1', '6']);
+  });
+
+  it('commits at once on flush, whatever the interval', async () => {
+    const { committer, commits, finish } = await afterFirstCommit(60_000);
+    finish(1);
+    committer.request();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(commits).toEqual(['1']);
+    await committer.flush();
+    expect(commits).toEqual(['1', '2']);
   });
 });
