@@ -91,7 +91,7 @@ export class EnricherMetrics {
     });
     this.informerRelists = new Counter({
       name: `${p}informer_relists_total`,
-      help: 'Complete lists (resyncs) by resource and reason: initial, gone (410 Gone), error (after a failed list or watch).',
+      help: 'Complete lists (resyncs) by resource and reason: initial, gone (410 Gone), broken (after a watch that broke; it is not resumed).',
       labelNames: ['resource', 'reason'],
       registers,
     });

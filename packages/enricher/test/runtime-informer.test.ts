@@ -39,6 +39,8 @@ class ScriptedApi implements KubeTransport {
   readonly watches: OpenWatch[] = [];
   /** Makes the next list fail with this error. */
   listError: Error | null = null;
+  /** While set, a watch being opened waits for this promise (a slow API server). */
+  opening: Promise<void> | null = null;
 
   list(_path: string, params: { limit: number; continueToken?: string }): Promise<ListPage> {
     this.lists.push(params.continueToken ? { continueToken: params.continueToken } : {});
@@ -65,12 +67,16 @@ class ScriptedApi implements KubeTransport {
     const done = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
     });
-    this.watches.push({
-      resourceVersion: params.resourceVersion,
-      push: (type, object) => onEvent(type, object),
-      end: (err) => settle(err),
-    });
-    return Promise.resolve({ done, abort: () => settle() });
+    const open = async (): Promise<WatchStream> => {
+      if (this.opening) await this.opening;
+      this.watches.push({
+        resourceVersion: params.resourceVersion,
+        push: (type, object) => onEvent(type, object),
+        end: (err) => settle(err),
+      });
+      return { done, abort: () => settle() };
+    };
+    return open();
   }
 
   get lastWatch(): OpenWatch {
@@ -133,6 +139,15 @@ function setup() {
 
 const pod = (name: string, ip: string, rv = '1') => podObject('shop', name, ip, { rv });
 
+/** {@link setup}, listed with one pod (`a`, 10.0.0.1) and watching. */
+async function watchingOnePod() {
+  const parts = setup();
+  parts.api.objects = [pod('a', '10.0.0.1')];
+  parts.informer.start();
+  await until(() => parts.api.watches.length === 1);
+  return parts;
+}
+
 describe('Informer', () => {
   it('lists every page, then watches from the list version; events reach the store', async () => {
     const { api, store, informer, registry, nowUs } = setup();
@@ -160,20 +175,55 @@ describe('Informer', () => {
   });
 
   it('reopens a watch the server ended from the last version it saw, bookmarks included, without listing again', async () => {
-    const { api, informer } = setup();
-    api.objects = [pod('a', '10.0.0.1')];
-    informer.start();
-    await until(() => api.watches.length === 1);
+    const { api, informer, tick, sleeps } = await watchingOnePod();
     api.lastWatch.push('MODIFIED', { ...pod('a', '10.0.0.1', '150'), kind: 'Pod' });
     api.lastWatch.push('BOOKMARK', {
       kind: 'Pod',
       metadata: { name: '', uid: '', resourceVersion: '180' },
     });
+    tick(60_000);
     api.lastWatch.end();
     await until(() => api.watches.length === 2);
 
     expect(api.lastWatch.resourceVersion).toBe('180');
     expect(api.lists).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+    await informer.stop();
+  });
+
+  it('waits before reopening a watch the server ended right after it opened, so it cannot spin', async () => {
+    const { api, informer, tick, sleeps, wake } = await watchingOnePod();
+    for (let i = 0; i < 3; i++) {
+      api.lastWatch.end();
+      await until(() => sleeps.length === i + 1);
+      expect(api.watches).toHaveLength(i + 1);
+      tick(sleeps[i]!);
+      wake();
+      await until(() => api.watches.length === i + 2);
+    }
+    // Growing: 100, 200, 400 ceilings; the version held is reused, nothing listed again.
+    expect(sleeps[2]).toBeGreaterThanOrEqual(200);
+    expect(api.watches.map((w) => w.resourceVersion)).toEqual(['100', '100', '100', '100']);
+    expect(api.lists).toHaveLength(1);
+    await informer.stop();
+  });
+
+  it('lists again at once after a first 410 Gone, and waits when the list itself keeps answering 410', async () => {
+    const { api, informer, sleeps, wake, registry } = await watchingOnePod();
+    api.listError = new KubeApiError(410, 'continue token expired', '/api/v1/pods');
+    api.lastWatch.end(new KubeApiError(410, 'too old resource version', '/api/v1/pods'));
+    // The first 410 (the watch's) lists at once; that list's 410 waits.
+    await until(() => sleeps.length === 1);
+    expect(api.lists).toHaveLength(2);
+    wake();
+    await until(() => api.watches.length === 2);
+    expect(api.lists).toHaveLength(3);
+    expect(
+      await metric(registry, 'dnsflow_enricher_informer_relists_total', { reason: 'gone' }),
+    ).toBe(1);
+    expect(await metric(registry, 'dnsflow_enricher_informer_errors_total', { kind: 'gone' })).toBe(
+      2,
+    );
     await informer.stop();
   });
 
@@ -247,11 +297,25 @@ describe('Informer', () => {
     await informer.stop();
   });
 
+  it('stays out of date after a list until the watch that follows it is open', async () => {
+    const { api, informer, sleeps, wake } = await watchingOnePod();
+    let opened: () => void = () => undefined;
+    api.opening = new Promise((resolve) => (opened = resolve));
+    api.lastWatch.end(new KubeApiError(null, 'socket hang up', '/api/v1/pods'));
+    await until(() => sleeps.length === 1);
+    wake();
+    await until(() => api.lists.length === 2);
+    // Listed, the watch not open yet: changes after the list have no way in so far.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(informer.catchingUp).toBe(true);
+    opened();
+    await until(() => api.watches.length === 2);
+    expect(informer.catchingUp).toBe(false);
+    await informer.stop();
+  });
+
   it('retries a broken watch with growing, capped backoff and is out of date meanwhile', async () => {
-    const { api, informer, sleeps, tick, wake, registry } = setup();
-    api.objects = [pod('a', '10.0.0.1')];
-    informer.start();
-    await until(() => api.watches.length === 1);
+    const { api, informer, sleeps, tick, wake, registry } = await watchingOnePod();
     for (let i = 0; i < 4; i++) {
       api.lastWatch.end(new KubeApiError(null, 'socket hang up', '/api/v1/pods'));
       await until(() => sleeps.length === i + 1);

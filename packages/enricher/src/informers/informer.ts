@@ -41,6 +41,9 @@ export interface InformerOptions {
 
 type ListReason = 'initial' | 'gone' | 'broken';
 
+/** A watch open this long (or `retryMaxMs` if less) was a recovery, whatever ended it. */
+const HEALTHY_WATCH_MS = 5000;
+
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -154,40 +157,45 @@ export class Informer {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        if (this.resourceVersion === '') {
-          await this.relist(reason);
-        }
+        if (this.resourceVersion === '') await this.relist(reason);
         if (this.stopped) break;
-        const clean = await this.watchOnce();
-        if (clean) attempt = 0;
+        await this.watchOnce();
+        if (this.stopped) break;
+        // Ended by the server: reopened from its version at once, unless it ended right
+        // after it opened (then it waits like a failure, so it cannot spin).
+        if (this.watchStayedUp()) {
+          attempt = 0;
+          continue;
+        }
+        await this.sleep(this.backoffMs(attempt++), this.stopper.signal);
       } catch (err) {
         if (this.stopped) break;
         this.markOutOfDate();
-        if (err instanceof KubeApiError && err.gone) {
-          // The version we hold was compacted away: only a new list can catch up.
+        const gone = err instanceof KubeApiError && err.gone;
+        if (gone) {
           this.log.info(
             { resource: this.resource.name },
             'resourceVersion too old (410 Gone): listing again',
           );
-          this.metrics.informerErrors.inc({ resource: this.resource.name, kind: 'gone' });
-          this.resourceVersion = '';
-          reason = 'gone';
-          continue;
         }
         const status = err instanceof KubeApiError ? err.status : null;
         this.metrics.informerErrors.inc({
           resource: this.resource.name,
-          kind: status === null ? 'network' : `http_${status}`,
+          kind: gone ? 'gone' : status === null ? 'network' : `http_${status}`,
         });
+        // Only a list catches up now: after 410 Gone the version we hold was compacted away;
+        // after a break a resumed watch would replay what it missed too late (see above).
         if (!this.hasSynced) reason = 'initial';
-        else if (this.resourceVersion !== '') {
-          // The watch broke: what it missed comes with a list, not with a resumed watch.
-          this.resourceVersion = '';
-          reason = 'broken';
+        else if (gone) reason = 'gone';
+        else if (this.resourceVersion !== '') reason = 'broken';
+        this.resourceVersion = '';
+        if (this.watchStayedUp()) attempt = 0;
+        // A first 410 lists again at once; a repeated one (an expired continue token on every
+        // try) waits like any failure.
+        if (gone && attempt === 0) {
+          attempt++;
+          continue;
         }
-        // A watch that stayed up a while was a recovery: its break starts the backoff afresh.
-        if (this.lastWatchMs >= this.options.retryMaxMs) attempt = 0;
-        this.lastWatchMs = 0;
         const delayMs = this.backoffMs(attempt++);
         this.log.warn(
           { resource: this.resource.name, err, retryInMs: Math.round(delayMs) },
@@ -196,6 +204,16 @@ export class Informer {
         await this.sleep(delayMs, this.stopper.signal);
       }
     }
+  }
+
+  /**
+   * Whether the last watch stayed open long enough to count as a recovery (the backoff
+   * starts afresh after it); consumed by the call.
+   */
+  private watchStayedUp(): boolean {
+    const lasted = this.lastWatchMs;
+    this.lastWatchMs = 0;
+    return lasted >= Math.min(this.options.retryMaxMs, HEALTHY_WATCH_MS);
   }
 
   private backoffMs(attempt: number): number {
@@ -230,7 +248,7 @@ export class Informer {
     this.resourceVersion = version;
     this.metrics.informerRelists.inc({ resource: name, reason });
     this.metrics.informerObjects.set({ resource: name }, this.known.size);
-    this.outOfDateSinceMs = null;
+    // Still out of date: changes since the list come with the watch, once it is open.
     this.log.info(
       { resource: name, reason, objects: items.length, resourceVersion: version },
       'listed',
@@ -242,8 +260,8 @@ export class Informer {
     this.options.onProgress?.();
   }
 
-  /** Watches until the stream ends; true when it ended normally (server timeout). */
-  private async watchOnce(): Promise<boolean> {
+  /** Watches until the stream ends normally (server timeout); rejects when it breaks. */
+  private async watchOnce(): Promise<void> {
     const t = this.options.watchTimeoutSeconds;
     const stream = await this.transport.watch(
       this.resource.path,
@@ -274,7 +292,8 @@ export class Informer {
     this.stream = stream;
     // Stopped while the watch was being opened: stop() found no stream to abort.
     if (this.stopped) stream.abort();
-    // The stream is open from a version we hold: events from here on complete the view.
+    // Open from a version we hold (a list's, or the last event's when the server ended the
+    // watch before): the changes since then come first, within milliseconds, then live ones.
     this.outOfDateSinceMs = null;
     this.options.onProgress?.();
     const openedMs = this.nowMs();
@@ -285,7 +304,6 @@ export class Informer {
       this.stream = null;
       if (!this.stopped) this.markOutOfDate();
     }
-    return true;
   }
 
   private observeDelay(timestamp: string | undefined, receivedUs: number): void {

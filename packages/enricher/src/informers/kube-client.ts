@@ -182,9 +182,14 @@ export async function createKubeTransport(options: KubeClientOptions): Promise<K
         },
         (err: Error | null | undefined) => finish(err),
       );
-      // An ERROR event may have ended the stream before the controller was known.
+      // An ERROR event may have ended the stream before the controller was known, and a watch
+      // that could not be opened (refused, a non-200 answer) comes back already ended: that
+      // is a failed open, not a stream that was open for a moment.
       handle.controller = controller;
-      if (ended) controller.abort();
+      if (ended) {
+        controller.abort();
+        await done;
+      }
       return { done, abort };
     },
   };
