@@ -94,6 +94,122 @@ export function communityIdV4(
   return `1:${hash('sha1', buf, 'base64')}`;
 }
 
+/** Value of an ASCII hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/**
+ * Writes the 16 bytes of the IPv6 address spelled at bytes[start, end) to out[at, at + 16).
+ * Only plain spellings: hex groups of 1 to 4 digits, at most one `::`, and maybe a canonical
+ * dotted quad at the end. False for anything else (which the string path then reads as it
+ * always did), so both agree wherever this answers.
+ */
+export function ipv6OfBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+): boolean {
+  let i = start;
+  let groups = 0;
+  let gap = -1;
+  if (end - start < 2) return false;
+  if (bytes[i] === 58) {
+    if (bytes[i + 1] !== 58) return false;
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    const token = i;
+    let value = 0;
+    let digits = 0;
+    for (; i < end; i++) {
+      const h = hexValue(bytes[i]!);
+      if (h < 0) break;
+      if (++digits > 4) return false;
+      value = value * 16 + h;
+    }
+    if (i < end && bytes[i] === 46) {
+      // A dotted quad: the last 32 bits.
+      const v4 = groups <= 6 ? ipv4NumberOfBytes(bytes, token, end) : -1;
+      if (v4 < 0) return false;
+      out[at + 2 * groups] = v4 >>> 24;
+      out[at + 2 * groups + 1] = (v4 >>> 16) & 0xff;
+      out[at + 2 * groups + 2] = (v4 >>> 8) & 0xff;
+      out[at + 2 * groups + 3] = v4 & 0xff;
+      groups += 2;
+      break;
+    }
+    if (digits === 0 || groups === 8) return false;
+    out[at + 2 * groups] = value >>> 8;
+    out[at + 2 * groups + 1] = value & 0xff;
+    groups++;
+    if (i === end) break;
+    if (bytes[i] !== 58 || ++i === end) return false;
+    if (bytes[i] === 58) {
+      if (gap >= 0) return false;
+      gap = groups;
+      i++;
+    }
+  }
+  if (gap < 0) return groups === 8;
+  if (groups > 7) return false;
+  // The groups after `::` go to the end, zeros in between.
+  const tail = 2 * (groups - gap);
+  out.copyWithin(at + 16 - tail, at + 2 * gap, at + 2 * groups);
+  out.fill(0, at + 2 * gap, at + 16 - tail);
+  return true;
+}
+
+const v6Tuple = Buffer.alloc(2 + 16 + 16 + 6);
+
+/**
+ * Community ID v1 of a flow between two IPv6 addresses spelled at bytes[aStart, aEnd) and
+ * bytes[bStart, bEnd), with no string or Buffer made on the way; null unless both are plain
+ * IPv6 spellings ({@link ipv6OfBytes}).
+ */
+export function communityIdV6(
+  protocol: number,
+  bytes: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  aPort: number,
+  bStart: number,
+  bEnd: number,
+  bPort: number,
+  seed = 0,
+): string | null {
+  const buf = v6Tuple;
+  if (!ipv6OfBytes(bytes, aStart, aEnd, buf, 2) || !ipv6OfBytes(bytes, bStart, bEnd, buf, 18)) {
+    return null;
+  }
+  let order = 0;
+  for (let k = 0; k < 16 && order === 0; k++) order = buf[2 + k]! - buf[18 + k]!;
+  let srcPort = aPort;
+  let dstPort = bPort;
+  if (order > 0 || (order === 0 && aPort > bPort)) {
+    for (let k = 2; k < 18; k++) {
+      const t = buf[k]!;
+      buf[k] = buf[k + 16]!;
+      buf[k + 16] = t;
+    }
+    srcPort = bPort;
+    dstPort = aPort;
+  }
+  buf.writeUInt16BE(seed, 0);
+  buf[34] = protocol;
+  buf[35] = 0;
+  buf.writeUInt16BE(srcPort, 36);
+  buf.writeUInt16BE(dstPort, 38);
+  return `1:${hash('sha1', buf, 'base64')}`;
+}
+
+const v6Text = Buffer.alloc(2 * 64);
+
 /** Community ID v1 of a UDP or TCP flow, e.g. `1:LQU9qZlK+B5F3KDmev6m5PMibrg=`. */
 export function communityId(
   transport: keyof typeof PROTOCOLS,
@@ -106,6 +222,22 @@ export function communityId(
   const a4 = ipv4Number(srcIp);
   const b4 = a4 < 0 ? -1 : ipv4Number(dstIp);
   if (b4 >= 0) return communityIdV4(PROTOCOLS[transport], a4, srcPort, b4, dstPort, seed);
+  if (srcIp.length <= 64 && dstIp.length <= 64) {
+    const aEnd = v6Text.write(srcIp, 0, 'latin1');
+    const bEnd = 64 + v6Text.write(dstIp, 64, 'latin1');
+    const v6 = communityIdV6(
+      PROTOCOLS[transport],
+      v6Text,
+      0,
+      aEnd,
+      srcPort,
+      64,
+      bEnd,
+      dstPort,
+      seed,
+    );
+    if (v6 !== null) return v6;
+  }
   let a = ipBytes(srcIp);
   let b = ipBytes(dstIp);
   let ap = srcPort;

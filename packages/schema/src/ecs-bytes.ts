@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import type { Type } from 'avsc';
-import { communityId, communityIdV4, ipv4NumberOfBytes } from './community-id';
+import { communityId, communityIdV4, communityIdV6, ipv4NumberOfBytes } from './community-id';
 import { DNS_DATASET, ECS_VERSION, jsonString, renderKubernetesJson, type EcsOptions } from './ecs';
 import type { K8sIdentity } from './generated/types';
 import { latestSchema } from './schemas';
@@ -17,7 +17,8 @@ import { latestSchema } from './schemas';
 // node or address that is not ASCII (they are compared and hashed as bytes). There the
 // caller decodes the record and renders it with ecsJson, which also says what was wrong.
 // Text that needs escaping, or is not ASCII, is escaped here as JSON.stringify escapes it,
-// and IPv6 addresses take communityId's general path. So the bytes it writes are always those
+// and an IPv6 Community ID is hashed from the address bytes it parses in place (any spelling
+// that parser does not take goes through communityId's strings). So the bytes it writes are always those
 // of `ecsJson(record, options)` in UTF-8: the tests compare the two on every shape of record
 // and on random ones.
 //
@@ -719,13 +720,23 @@ export class EcsTranscoder {
     this.community =
       server4 >= 0
         ? communityIdV4(this.tcp ? 6 : 17, client4, this.clientPort, server4, this.serverPort)
-        : communityId(
+        : (communityIdV6(
+            this.tcp ? 6 : 17,
+            buf,
+            this.clientIpS,
+            this.clientIpE,
+            this.clientPort,
+            this.serverIpS,
+            this.serverIpE,
+            this.serverPort,
+          ) ??
+          communityId(
             this.tcp ? 'TCP' : 'UDP',
             buf.toString('utf8', this.clientIpS, this.clientIpE),
             this.clientPort,
             buf.toString('utf8', this.serverIpS, this.serverIpE),
             this.serverPort,
-          );
+          ));
     // Every safe long of microseconds is a time Date formats (2^53 us is about year 2255), so
     // isoMicros' range check cannot fail here.
     this.clientText = this.clientIdS >= 0 ? this.identity(this.clientIdS, this.clientIdE) : null;

@@ -1,3 +1,4 @@
+import { communityIdV6 } from '../src/community-id';
 import { communityId } from '../src/index';
 import { referenceCommunityId } from './fixtures/ecs-reference';
 
@@ -65,5 +66,88 @@ describe('communityId', () => {
     }
     expect(differing).toEqual([]);
     expect(valid).toBeGreaterThan(1000);
+  });
+});
+
+describe('communityId of IPv6 flows (parsed from the address bytes)', () => {
+  /** Deterministic PRNG: the same addresses every run. */
+  function prng(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  /** One address in a random spelling: full, with `::` somewhere, odd case, zero padding, dotted quad. */
+  function spelling(random: () => number): string {
+    const groups = Array.from({ length: 8 }, () =>
+      random() < 0.3 ? 0 : Math.floor(random() * 0x10000),
+    );
+    const hex = groups.map((g) => {
+      const text = g.toString(16);
+      const padded = random() < 0.2 ? text.padStart(4, '0') : text;
+      return random() < 0.2 ? padded.toUpperCase() : padded;
+    });
+    const quad =
+      random() < 0.15
+        ? `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`
+        : null;
+    const head = quad === null ? hex : [...hex.slice(0, 6), quad];
+    if (random() < 0.6) {
+      // Compress a run of groups (any run, not only zeros: the gap then means zeros).
+      const from = Math.floor(random() * head.length);
+      const to = from + 1 + Math.floor(random() * (head.length - from));
+      return `${head.slice(0, from).join(':')}::${head.slice(to).join(':')}`;
+    }
+    return head.join(':');
+  }
+
+  it('gives the IDs the string path gives, for 20,000 random spellings and malformed ones', () => {
+    const random = prng(7);
+    const malformed = [
+      ':1',
+      '1:',
+      '1::2::3',
+      '12345::1',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      '::1.2.3',
+      '::010.1.1.1',
+      '::g',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7:8::',
+      '::1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:1.2.3.4:5',
+    ];
+    const differing: string[] = [];
+    let valid = 0;
+    let parsed = 0;
+    for (let i = 0; i < 20_000 + malformed.length; i++) {
+      const a = i < malformed.length ? malformed[i]! : spelling(random);
+      const b = spelling(random);
+      const ap = Math.floor(random() * 65536);
+      const bp = random() < 0.5 ? ap : 53;
+      for (const [x, xp, y, yp] of [
+        [a, ap, b, bp],
+        [b, bp, a, ap],
+        [a, ap, a, bp],
+      ] as const) {
+        const actual = outcome(() => communityId('UDP', x, xp, y, yp));
+        const expected = outcome(() => referenceCommunityId('UDP', x, xp, y, yp));
+        if (actual !== expected) differing.push(`${x}:${xp} ${y}:${yp} ${actual} ${expected}`);
+        if (actual.startsWith('1:')) valid++;
+        // Every random spelling is one the byte parser takes: the IDs above came from it.
+        const text = Buffer.from(`${x}${y}`, 'latin1');
+        const fast = communityIdV6(17, text, 0, x.length, xp, x.length, text.length, yp);
+        if (fast !== null) {
+          parsed++;
+          if (fast !== expected) differing.push(`bytes ${x}:${xp} ${y}:${yp} ${fast} ${expected}`);
+        }
+      }
+    }
+    expect(differing.slice(0, 5)).toEqual([]);
+    expect(valid).toBeGreaterThan(59_000);
+    expect(parsed).toBe(60_000);
   });
 });
