@@ -153,7 +153,6 @@ export class Committer {
     private readonly log: Logger,
     private readonly onResult: (ok: boolean) => void = () => undefined,
     private readonly intervalMs = 0,
-    private readonly nowMs: () => number = Date.now,
   ) {}
 
   /** Asks for a commit of everything committable: now, or when the interval allows. */
@@ -163,7 +162,7 @@ export class Committer {
       return;
     }
     if (this.timer) return;
-    const waitMs = this.lastStartMs + this.intervalMs - this.nowMs();
+    const waitMs = this.lastStartMs + this.intervalMs - Date.now();
     if (waitMs > 0) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -186,7 +185,7 @@ export class Committer {
   }
 
   private start(): Promise<void> {
-    this.lastStartMs = this.nowMs();
+    this.lastStartMs = Date.now();
     this.running = this.loop().finally(() => {
       this.running = null;
       // Asked again while committing: the next one waits for its interval.
