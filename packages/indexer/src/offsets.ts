@@ -176,11 +176,12 @@ export class Committer {
 
   /** Commits everything committable now (the interval aside), after a running commit. */
   async flush(): Promise<void> {
+    // A commit that ends may start the one asked for meanwhile: wait for that too.
+    while (this.running) await this.running;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running) await this.running;
     await this.start();
   }
 

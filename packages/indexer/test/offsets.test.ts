@@ -119,4 +119,31 @@ describe('Committer', () => {
     await committer.flush();
     expect(commits).toEqual(['1', '2']);
   });
+
+  it('flushes after a commit in progress and the one asked for meanwhile, never two at once', async () => {
+    const tracker = new OffsetTracker();
+    const finish = (offset: number): void => tracker.done(tracker.take('t', 0, String(offset)));
+    const commits: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const committer = new Committer(
+      tracker,
+      async (offsets) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        commits.push(offsets.map((o) => o.offset).join(','));
+        inFlight--;
+      },
+      silent,
+    );
+    finish(0);
+    committer.request();
+    finish(1);
+    committer.request();
+    finish(2);
+    await committer.flush();
+    expect(most).toBe(1);
+    expect(commits[0]).toBe('1');
+    expect(commits[commits.length - 1]).toBe('3');
+  });
 });
