@@ -54,14 +54,23 @@ describe('dnsflow index: the bulk request body', () => {
    * Offers every item to a new writer with `options` (waiting for room when refused),
    * flushes, and returns each document's outcome and how many offers were refused.
    */
+  /** Writes `items` with one request at a time; `options` override the defaults below. */
   async function writeAll(
-    options: Omit<BulkWriterOptions, 'retry'>,
+    options: Partial<Omit<BulkWriterOptions, 'retry'>>,
     items: Iterable<BulkItem<number>>,
   ): Promise<{ outcomes: ItemOutcome['status'][]; refusals: number; refused: Set<number> }> {
     const outcomes: ItemOutcome['status'][] = [];
     const writer = new BulkWriter<number>(
       es,
-      { ...options, retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 } },
+      {
+        maxDocs: 1000,
+        maxBytes: 5 * 1024 * 1024,
+        flushIntervalMs: 50,
+        concurrency: 1,
+        maxInFlightBytes: 64 * 1024 * 1024,
+        ...options,
+        retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
+      },
       (_item, outcome) => {
         outcomes.push(outcome.status);
       },
@@ -141,13 +150,7 @@ describe('dnsflow index: the bulk request body', () => {
 
     const { bodies, stop } = captureBodies();
     const { outcomes, refusals, refused } = await writeAll(
-      {
-        maxDocs: 1000,
-        maxBytes: 16_000,
-        flushIntervalMs: 50,
-        concurrency: 1,
-        maxInFlightBytes: 40_000,
-      },
+      { maxBytes: 16_000, maxInFlightBytes: 40_000 },
       items(),
     );
     stop();
@@ -186,16 +189,7 @@ describe('dnsflow index: the bulk request body', () => {
     records[0]!.transaction.notes = ['名'.repeat(100_000)];
     const third = dnsDataStream(`${names.namespace}c`);
     const { bodies, stop } = captureBodies();
-    const { outcomes } = await writeAll(
-      {
-        maxDocs: 1000,
-        maxBytes: 5 * 1024 * 1024,
-        flushIntervalMs: 50,
-        concurrency: 1,
-        maxInFlightBytes: 64 * 1024 * 1024,
-      },
-      textItems(records, third),
-    );
+    const { outcomes } = await writeAll({}, textItems(records, third));
     stop();
 
     expect(outcomes).toEqual(['created', 'created', 'created']);
@@ -219,10 +213,8 @@ describe('dnsflow index: the bulk request body', () => {
     const { outcomes, refusals } = await writeAll(
       {
         maxDocs: 10,
-        maxBytes: 5 * 1024 * 1024,
         // Long enough that only a full request, the memory bound or the final flush sends one.
         flushIntervalMs: 60_000,
-        concurrency: 1,
         // About 3.5 requests: one in flight, two ready, one filling when the bound is hit.
         maxInFlightBytes: Math.round(average * 35),
       },
@@ -238,5 +230,47 @@ describe('dnsflow index: the bulk request body', () => {
     expect(refusals).toBeGreaterThan(0);
     // Refused documents waited for room instead of cutting the filling request short.
     expect(sizes).toEqual(Array.from({ length: 10 }, () => 10));
+  });
+  it('writes the action line of any _id as JSON.stringify does, and each is the id indexed', async () => {
+    // The indexer's ids are base64url and copied byte by byte; the writer takes any string
+    // (alerts have ids of their own), and one that needs escaping or is not ASCII is written
+    // as JSON text. Renderers too, so the action line is checked before a transcoded document.
+    const ids = [
+      'plain-id_0',
+      'quote"d',
+      'back\\slash',
+      'tab\there',
+      'ünï',
+      '名前',
+      'emoji-🙂',
+      'del\u007f',
+    ];
+    const records = enrichedRecords(ids.length, Date.UTC(2026, 0, 17, 12, 0, 0) * 1000);
+    const fourth = dnsDataStream(`${names.namespace}d`);
+    const transcoder = new EcsTranscoder({ namespace: names.namespace });
+    function* items(): Generator<BulkItem<number>> {
+      for (let i = 0; i < records.length; i++) {
+        const renderer = i % 2 === 0 && transcoder.read(encodeEnriched(records[i]!));
+        const document = renderer
+          ? transcoder
+          : ecsJson(records[i]!, { namespace: names.namespace });
+        yield { index: fourth, id: ids[i]!, document, context: i };
+      }
+    }
+    const { bodies, stop } = captureBodies();
+    const { outcomes } = await writeAll({ maxDocs: 3 }, items());
+    stop();
+
+    expect(outcomes).toEqual(ids.map(() => 'created'));
+    const sent = records
+      .map(
+        (r, i) =>
+          `${JSON.stringify({ create: { _index: fourth, _id: ids[i] } })}\n${JSON.stringify(toEcs(r, { namespace: names.namespace }))}\n`,
+      )
+      .join('');
+    expect(Buffer.concat(bodies).toString('utf8')).toBe(sent);
+    await es.indices.refresh({ index: fourth });
+    const found = await es.search({ index: fourth, size: 20, query: { ids: { values: ids } } });
+    expect(found.hits.hits.map((h) => h._id).sort()).toEqual([...ids].sort());
   });
 });

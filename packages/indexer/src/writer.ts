@@ -144,11 +144,11 @@ const MIN_BODY_BYTES = 64 * 1024;
 const MAX_CHAR_BYTES = 4;
 
 /**
- * Writes an action line and its document at `at`, returning where they end, or -1 when `body`
- * may have been too short for them (write them again with room for their counted bytes).
+ * Writes a document at `at`, returning where it ends, or -1 when `body` may have been too short
+ * for it (write it again with room for its counted bytes).
  */
-function writeEntry(body: Buffer, at: number, action: string, json: string | Uint8Array): number {
-  let end = at + body.write(action, at);
+function writeDocument(body: Buffer, at: number, json: string | Uint8Array): number {
+  let end = at;
   if (typeof json === 'string') {
     end += body.write(json, end);
   } else {
@@ -194,9 +194,9 @@ export class BulkWriter<C> {
   private renderedStart = 0;
   private renderedEnd = 0;
   private readonly random: () => number;
-  /** `{"create":{"_index":<actionIndex>,"_id":` for the index of the last document. */
+  /** `{"create":{"_index":<actionIndex>,"_id":` in UTF-8, for the index of the last document. */
   private actionIndex: string | null = null;
-  private actionPrefix = '';
+  private actionPrefix: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly client: Client,
@@ -330,44 +330,66 @@ export class BulkWriter<C> {
    * when the caller then counts it in pendingBytes.
    */
   private append(index: string, id: string, json: string | Uint8Array | JsonRenderer): number {
-    if (index !== this.actionIndex) {
-      this.actionIndex = index;
-      this.actionPrefix = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
-    }
-    const action = `${this.actionPrefix}${JSON.stringify(id)}}}\n`;
     const at = this.pendingBytes;
+    const start = this.writeAction(at, index, id);
     if (typeof json === 'object' && !(json instanceof Uint8Array)) {
-      return this.appendRendered(at, action, json);
+      return this.appendRendered(at, start, json);
     }
     // The character count is the byte count of ASCII text, which JSON mostly is.
-    let body = this.room(at + action.length + json.length + MAX_CHAR_BYTES);
-    let end = writeEntry(body, at, action, json);
+    let body = this.room(start + json.length + MAX_CHAR_BYTES, start);
+    let end = writeDocument(body, start, json);
     if (end < 0) {
       // Maybe cut short: count the bytes and write it again with room for them.
-      // With MAX_CHAR_BYTES to spare (not just the newline), writeEntry sees the write whole.
+      // With MAX_CHAR_BYTES to spare (not just the newline), writeDocument sees the write whole.
       const bytes = typeof json === 'string' ? Buffer.byteLength(json) : json.length;
-      body = this.room(at + Buffer.byteLength(action) + bytes + MAX_CHAR_BYTES);
-      end = writeEntry(body, at, action, json);
+      body = this.room(start + bytes + MAX_CHAR_BYTES, start);
+      end = writeDocument(body, start, json);
     }
     body[end] = 0x0a;
     return end + 1 - at;
   }
 
-  /** {@link append} of a document its renderer writes into the body itself. */
-  private appendRendered(at: number, action: string, renderer: JsonRenderer): number {
-    let body = this.room(at + action.length + MAX_CHAR_BYTES);
-    let end = at + body.write(action, at);
-    if (body.length - end < MAX_CHAR_BYTES) {
-      body = this.room(at + Buffer.byteLength(action) + MAX_CHAR_BYTES);
-      end = at + body.write(action, at);
+  /**
+   * Writes the action line of a document at `at` (after the pending documents), returning where
+   * it ends. An `_id` of plain ASCII, as the indexer's always are, is copied byte by byte: no
+   * action text is built per document.
+   */
+  private writeAction(at: number, index: string, id: string): number {
+    if (index !== this.actionIndex) {
+      this.actionIndex = index;
+      this.actionPrefix = Buffer.from(`{"create":{"_index":${JSON.stringify(index)},"_id":`);
     }
+    const prefix = this.actionPrefix;
+    // JSON text takes at most 6 bytes per UTF-16 unit (\u001f; UTF-8 at most 3), plus the
+    // quotes, `}}` and the newline.
+    const body = this.room(at + prefix.length + 6 * id.length + 5);
+    body.set(prefix, at);
+    const idAt = at + prefix.length;
+    let end = idAt;
+    body[end++] = 0x22;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
+        return idAt + body.write(`${JSON.stringify(id)}}}\n`, idAt);
+      }
+      body[end++] = c;
+    }
+    body[end++] = 0x22;
+    body[end++] = 0x7d;
+    body[end++] = 0x7d;
+    body[end++] = 0x0a;
+    return end;
+  }
+
+  /** {@link append} of a document its renderer writes into the body itself. */
+  private appendRendered(at: number, start: number, renderer: JsonRenderer): number {
     const sink = this.sink;
-    sink.buf = body;
-    sink.at = end;
+    sink.buf = this.room(start + MAX_CHAR_BYTES, start);
+    sink.at = start;
     renderer.renderJson(sink);
-    this.renderedStart = end;
+    this.renderedStart = start;
     this.renderedEnd = sink.at;
-    body = this.room(sink.at + 1, sink.at);
+    const body = this.room(sink.at + 1, sink.at);
     body[sink.at] = 0x0a;
     return sink.at + 1 - at;
   }

@@ -165,14 +165,39 @@ export function ipv6OfBytes(
   return true;
 }
 
-const v6Tuple = Buffer.alloc(2 + 16 + 16 + 6);
+/** The flow tuple of {@link communityIdOfBytes}: seed, both addresses, protocol, 0, both ports. */
+const tuple = Buffer.alloc(2 + 16 + 16 + 6);
+/** Each address as hashed: 4 bytes for IPv4, 16 for IPv6. */
+const addressA = Buffer.alloc(16);
+const addressB = Buffer.alloc(16);
+/** Views of `tuple` the length of each pair of families: 4 + 4, 4 + 16, 16 + 16 address bytes. */
+const tupleOf: Record<number, Buffer> = {
+  8: tuple.subarray(0, 2 + 8 + 6),
+  20: tuple.subarray(0, 2 + 20 + 6),
+  32: tuple.subarray(0, 2 + 32 + 6),
+};
 
 /**
- * Community ID v1 of a flow between two IPv6 addresses spelled at bytes[aStart, aEnd) and
- * bytes[bStart, bEnd), with no string or Buffer made on the way; null unless both are plain
- * IPv6 spellings ({@link ipv6OfBytes}).
+ * The address spelled at bytes[start, end) into `out`: its length (4 for a canonical dotted
+ * quad, 16 for a plain IPv6 spelling), or 0 when it is neither.
  */
-export function communityIdV6(
+function addressOfBytes(bytes: Uint8Array, start: number, end: number, out: Buffer): number {
+  const v4 = ipv4NumberOfBytes(bytes, start, end);
+  if (v4 >= 0) {
+    out.writeUInt32BE(v4, 0);
+    return 4;
+  }
+  return ipv6OfBytes(bytes, start, end, out, 0) ? 16 : 0;
+}
+
+/**
+ * Community ID v1 of a flow between the addresses spelled at bytes[aStart, aEnd) and
+ * bytes[bStart, bEnd), each IPv4 or IPv6 (a flow seen through NAT64 mixes them), with no string
+ * or Buffer made on the way; null unless both are spellings {@link ipv4NumberOfBytes} or
+ * {@link ipv6OfBytes} takes. The addresses are ordered as the spec orders their bytes: byte by
+ * byte, a shorter one (IPv4) first when it is a prefix of the other.
+ */
+export function communityIdOfBytes(
   protocol: number,
   bytes: Uint8Array,
   aStart: number,
@@ -183,28 +208,28 @@ export function communityIdV6(
   bPort: number,
   seed = 0,
 ): string | null {
-  const buf = v6Tuple;
-  if (!ipv6OfBytes(bytes, aStart, aEnd, buf, 2) || !ipv6OfBytes(bytes, bStart, bEnd, buf, 18)) {
-    return null;
-  }
+  const aLength = addressOfBytes(bytes, aStart, aEnd, addressA);
+  const bLength = aLength === 0 ? 0 : addressOfBytes(bytes, bStart, bEnd, addressB);
+  if (bLength === 0) return null;
   let order = 0;
-  for (let k = 0; k < 16 && order === 0; k++) order = buf[2 + k]! - buf[18 + k]!;
-  let srcPort = aPort;
-  let dstPort = bPort;
-  if (order > 0 || (order === 0 && aPort > bPort)) {
-    for (let k = 2; k < 18; k++) {
-      const t = buf[k]!;
-      buf[k] = buf[k + 16]!;
-      buf[k + 16] = t;
-    }
-    srcPort = bPort;
-    dstPort = aPort;
-  }
+  const common = Math.min(aLength, bLength);
+  for (let k = 0; k < common && order === 0; k++) order = addressA[k]! - addressB[k]!;
+  if (order === 0) order = aLength - bLength;
+  const swap = order > 0 || (order === 0 && aPort > bPort);
+  const buf = tupleOf[aLength + bLength]!;
   buf.writeUInt16BE(seed, 0);
-  buf[34] = protocol;
-  buf[35] = 0;
-  buf.writeUInt16BE(srcPort, 36);
-  buf.writeUInt16BE(dstPort, 38);
+  let at: number;
+  if (swap) {
+    addressB.copy(buf, 2, 0, bLength);
+    at = 2 + bLength + addressA.copy(buf, 2 + bLength, 0, aLength);
+  } else {
+    addressA.copy(buf, 2, 0, aLength);
+    at = 2 + aLength + addressB.copy(buf, 2 + aLength, 0, bLength);
+  }
+  buf[at] = protocol;
+  buf[at + 1] = 0;
+  buf.writeUInt16BE(swap ? bPort : aPort, at + 2);
+  buf.writeUInt16BE(swap ? aPort : bPort, at + 4);
   return `1:${hash('sha1', buf, 'base64')}`;
 }
 
@@ -222,10 +247,12 @@ export function communityId(
   const a4 = ipv4Number(srcIp);
   const b4 = a4 < 0 ? -1 : ipv4Number(dstIp);
   if (b4 >= 0) return communityIdV4(PROTOCOLS[transport], a4, srcPort, b4, dstPort, seed);
-  if (srcIp.length <= 64 && dstIp.length <= 64) {
-    const aEnd = v6Text.write(srcIp, 0, 'latin1');
-    const bEnd = 64 + v6Text.write(dstIp, 64, 'latin1');
-    const v6 = communityIdV6(
+  // As bytes only when both are ASCII (as many UTF-8 bytes as characters), so that no other
+  // character can pass for one of an address.
+  const aEnd = srcIp.length <= 64 ? v6Text.write(srcIp, 0) : -1;
+  const bEnd = dstIp.length <= 64 ? 64 + v6Text.write(dstIp, 64) : -1;
+  if (aEnd === srcIp.length && bEnd === 64 + dstIp.length) {
+    const id = communityIdOfBytes(
       PROTOCOLS[transport],
       v6Text,
       0,
@@ -236,7 +263,7 @@ export function communityId(
       dstPort,
       seed,
     );
-    if (v6 !== null) return v6;
+    if (id !== null) return id;
   }
   let a = ipBytes(srcIp);
   let b = ipBytes(dstIp);

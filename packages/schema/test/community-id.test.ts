@@ -1,4 +1,4 @@
-import { communityIdV6 } from '../src/community-id';
+import { communityIdOfBytes } from '../src/community-id';
 import { communityId } from '../src/index';
 import { referenceCommunityId } from './fixtures/ecs-reference';
 
@@ -139,7 +139,7 @@ describe('communityId of IPv6 flows (parsed from the address bytes)', () => {
         if (actual.startsWith('1:')) valid++;
         // Every random spelling is one the byte parser takes: the IDs above came from it.
         const text = Buffer.from(`${x}${y}`, 'latin1');
-        const fast = communityIdV6(17, text, 0, x.length, xp, x.length, text.length, yp);
+        const fast = communityIdOfBytes(17, text, 0, x.length, xp, x.length, text.length, yp);
         if (fast !== null) {
           parsed++;
           if (fast !== expected) differing.push(`bytes ${x}:${xp} ${y}:${yp} ${fast} ${expected}`);
@@ -149,5 +149,69 @@ describe('communityId of IPv6 flows (parsed from the address bytes)', () => {
     expect(differing.slice(0, 5)).toEqual([]);
     expect(valid).toBeGreaterThan(59_000);
     expect(parsed).toBe(60_000);
+  });
+});
+
+describe('communityId of flows mixing IPv4 and IPv6 (NAT64)', () => {
+  it('orders and hashes the two families as the reference does, from strings and from bytes', () => {
+    const v4 = ['10.244.1.17', '1.2.3.4', '0.0.0.0', '255.255.255.255', '192.0.2.1'];
+    const v6 = [
+      'fd00:10:244:1::1e',
+      // Its first four bytes are 1.2.3.4's: the shorter address (IPv4) goes first.
+      '102:304::',
+      '102:304::1',
+      '::ffff:1.2.3.4',
+      '::',
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      '64:ff9b::c000:201',
+    ];
+    const differing: string[] = [];
+    let compared = 0;
+    for (const transport of ['UDP', 'TCP'] as const) {
+      for (const a of v4) {
+        for (const b of v6) {
+          for (const [x, xp, y, yp] of [
+            [a, 40123, b, 53],
+            [b, 53, a, 40123],
+            [a, 53, b, 53],
+            [b, 40123, a, 40123],
+          ] as const) {
+            const expected = referenceCommunityId(transport, x, xp, y, yp);
+            const text = Buffer.from(`${x}${y}`, 'latin1');
+            const protocol = transport === 'TCP' ? 6 : 17;
+            const fromBytes = communityIdOfBytes(
+              protocol,
+              text,
+              0,
+              x.length,
+              xp,
+              x.length,
+              text.length,
+              yp,
+            );
+            const fromStrings = communityId(transport, x, xp, y, yp);
+            if (fromBytes !== expected) differing.push(`bytes ${x}:${xp} ${y}:${yp}`);
+            if (fromStrings !== expected) differing.push(`strings ${x}:${xp} ${y}:${yp}`);
+            compared++;
+          }
+        }
+      }
+    }
+    expect(differing).toEqual([]);
+    expect(compared).toBe(2 * v4.length * v6.length * 4);
+  });
+
+  it('leaves what is not an address to the string path, and reads no other character as one', () => {
+    const text = Buffer.from('10.1.1.1fd00::zz');
+    expect(communityIdOfBytes(17, text, 0, 8, 1, 8, text.length, 2)).toBeNull();
+    // U+013A is a colon in latin1: the address must not be read as fd00::1 but go the string
+    // path, as it always did.
+    const odd = 'fd00\u013a\u013a1';
+    expect(communityId('UDP', odd, 1, '10.1.1.1', 2)).toBe(
+      referenceCommunityId('UDP', odd, 1, '10.1.1.1', 2),
+    );
+    expect(communityId('UDP', odd, 1, '10.1.1.1', 2)).not.toBe(
+      communityId('UDP', 'fd00::1', 1, '10.1.1.1', 2),
+    );
   });
 });
