@@ -3,10 +3,12 @@
 //
 //   node scripts/bench/indexer.js [--docs 100000] [--max-docs 1000] [--concurrency 2] [--rounds 3] [--build DIR]
 //                                 [--profile DIR] [--flush-ms N] [--inflight-mib N] [--fetch-mib N] [--commit-ms N] [--prerendered] [--pin]
+//                                 [--compression gzip|none]
 //
 // Against the local Kafka (127.0.0.1:9092) and Elasticsearch (http://127.0.0.1:9200):
 // 1. Generates --docs distinct enriched transactions from test/fixtures, produces them to a
-//    fresh topic (not timed) and writes the same documents, with the same _ids, as bulk
+//    fresh topic (not timed; gzip-compressed batches as the enricher writes them, unless
+//    --compression none) and writes the same documents, with the same _ids, as bulk
 //    NDJSON to a file.
 // 2. --rounds interleaved rounds of:
 //    ceiling: bulk-loads that file straight into a fresh data stream with the same bulk
@@ -42,6 +44,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { setImmediate: nextTurn } = require('node:timers/promises');
 const { execFileSync } = require('node:child_process');
+const { CompressionTypes } = require('kafkajs');
 const { startCpuSampling, formatCores, pidsOf } = require('./cpu-groups');
 const { distinctEnrichedRecords } = require('./enriched-fixture');
 
@@ -106,6 +109,14 @@ const ROUNDS = option('rounds', 3);
 // document, rendered before the rounds. Everything else runs as it does (Kafka, read, _id,
 // writer, HTTP): the ratio then is the bound of any faster rendering.
 const PRERENDERED = argv.includes('--prerendered');
+// --compression gzip|none: how the records are written to the topic. gzip, the enricher's
+// default, is what the indexer reads in a deployment: the fetched batches are decompressed.
+const compressionAt = argv.indexOf('--compression');
+const COMPRESSION = compressionAt < 0 ? 'gzip' : argv[compressionAt + 1];
+if (!['gzip', 'none'].includes(COMPRESSION)) {
+  console.error(`indexer bench: --compression takes gzip or none, got ${COMPRESSION}`);
+  process.exit(2);
+}
 // --pin: for both sides, Elasticsearch's threads on the first half of the CPUs, this process
 // and Kafka on the others, as if they ran on separate machines: the indexer then takes no
 // CPU from Elasticsearch, and the ratio says whether it keeps up with what Elasticsearch can
@@ -132,6 +143,7 @@ async function produce(kafka, topic, values) {
     await producer.send({
       topic,
       acks: -1,
+      compression: COMPRESSION === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       messages: values.slice(i, i + 1000).map((value) => ({ value })),
     });
   }
@@ -312,7 +324,7 @@ async function offlineRound(build, values) {
       maxBytes: MAX_BYTES,
       flushIntervalMs: 1000,
       concurrency: CONCURRENCY,
-      maxInFlightBytes: 64 * 1024 * 1024,
+      maxInFlightBytes: (INFLIGHT_MIB ?? 64) * 1024 * 1024,
       retry: { initialMs: 100, maxMs: 1000, maxItemAttempts: 3 },
     },
     (_item, outcome) => {
@@ -423,7 +435,7 @@ async function main() {
     .map((l) => l.toFixed(2))
     .join(' ');
   console.log(
-    `indexer bench ${new Date().toISOString()} docs=${DOCS} maxDocs=${MAX_DOCS} concurrency=${CONCURRENCY} rounds=${ROUNDS}${PIN ? ' pin' : ''} load=${load}`,
+    `indexer bench ${new Date().toISOString()} docs=${DOCS} maxDocs=${MAX_DOCS} concurrency=${CONCURRENCY} rounds=${ROUNDS} compression=${COMPRESSION}${PIN ? ' pin' : ''} load=${load}`,
   );
 
   const recs = records(DOCS);
