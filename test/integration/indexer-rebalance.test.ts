@@ -75,6 +75,10 @@ describe('dnsflow index: replicas joining and leaving the group', () => {
       60_000,
     );
     expect(takenBySecond).toBeGreaterThan(0);
+    // The second's arrival made the first join again: its metric says the group rebalanced.
+    expect(await indexerMetric(first, 'dnsflow_indexer_group_joins_total')).toBeGreaterThanOrEqual(
+      2,
+    );
     const atLeave = await countDocs(es, stream);
     await first.stop();
     running.splice(running.indexOf(first), 1);
@@ -89,5 +93,9 @@ describe('dnsflow index: replicas joining and leaving the group', () => {
       30_000,
     );
     expect(lag).toBe(0);
+    // It took over the first's partitions by joining again.
+    expect(await indexerMetric(second, 'dnsflow_indexer_group_joins_total')).toBeGreaterThanOrEqual(
+      2,
+    );
   });
 });

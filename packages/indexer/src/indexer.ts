@@ -214,6 +214,7 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     // A new generation starts from the committed offsets; positions of the old one are void.
     tracker.reset();
+    metrics.groupJoins.inc();
     log.info({ assignment: event.payload.memberAssignment }, 'partitions assigned');
   });
   consumer.on(consumer.events.CRASH, (event) => {

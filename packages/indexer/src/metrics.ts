@@ -99,6 +99,8 @@ export class IndexerMetrics {
   readonly deadLettered: Counter<'stage' | 'reason'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly commits: Counter<'outcome'>;
+  /** Consumer group joins: the first, and one per rebalance after it. */
+  readonly groupJoins: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -120,6 +122,11 @@ export class IndexerMetrics {
       name: 'dnsflow_indexer_offset_commits_total',
       help: 'Kafka offset commits, by outcome.',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.groupJoins = new Counter({
+      name: 'dnsflow_indexer_group_joins_total',
+      help: 'Consumer group joins: the first, and one per rebalance after it.',
       registers,
     });
   }

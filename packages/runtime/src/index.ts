@@ -23,6 +23,12 @@ export type { Logger } from './logger';
 export { createRegistry, createStageMetrics, startMetricsServer } from './metrics';
 export type { CheckResult, HealthCheck, MetricsServer, StageMetrics } from './metrics';
 export { createKafka } from './kafka';
+export {
+  MAX_DECOMPRESSED_BATCH_BYTES,
+  decompressGzipBatch,
+  gzipCodec,
+  installGzipCodec,
+} from './gzip';
 export { createElasticsearch } from './elasticsearch';
 export { tlsOptions } from './tls';
 export { createShutdown } from './shutdown';

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import { installGzipCodec } from './gzip';
 import type { Logger } from './logger';
 import type { KafkaConfig } from './schemas';
 import { tlsOptions } from './tls';
@@ -18,9 +19,11 @@ function sasl(config: KafkaConfig): SASLOptions | undefined {
 
 /**
  * Creates a kafkajs client from the validated config: TLS (CA, mutual TLS) and SASL
- * (PLAIN, SCRAM-SHA-256/512), with kafkajs logs routed through the process logger.
+ * (PLAIN, SCRAM-SHA-256/512), with kafkajs logs routed through the process logger, and
+ * gzip batches decompressed by the runtime's codec (see gzip.ts).
  */
 export function createKafka(config: KafkaConfig, log?: Logger): Kafka {
+  installGzipCodec();
   const options: KafkaJsConfig = {
     clientId: config.clientId,
     brokers: config.brokers,
