@@ -31,6 +31,13 @@ import { BulkWriter, type ItemOutcome } from './writer';
 
 /** Records encoded between two yields to the event loop (about 10 ms of work). */
 const YIELD_EVERY = 128;
+/**
+ * Dead letters of records that failed to decode, sent and not yet acknowledged by Kafka. They
+ * do not pass through the writer and its memory bound; at this many the batch waits for one
+ * to settle (a DLQ topic that cannot be written holds the partition here, heartbeating,
+ * rather than piling up sends).
+ */
+const MAX_PENDING_DEAD_LETTERS = 1000;
 
 /** A running indexer. */
 export interface RunningIndexer {
@@ -107,9 +114,10 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
     tracker.done(ticket);
     committer.request();
   };
+  let pendingDeadLetters = 0;
+  let deadLetterSettled: Array<() => void> = [];
   const deadLetter = (ctx: Context, letter: Omit<DeadLetter, 'key' | 'value' | 'source'>) => {
-    metrics.deadLettered.inc({ stage: letter.stage, reason: letter.reason });
-    metrics.stage.dropped.inc({ reason: `dlq_${letter.stage}` });
+    pendingDeadLetters += 1;
     return deadLetters
       .send({
         ...letter,
@@ -117,8 +125,21 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
         value: ctx.value,
         source: { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset },
       })
-      .then(() => finished(ctx.ticket));
+      .then(() => {
+        // Counted once Kafka has it: a record is dropped from the index only then.
+        metrics.deadLettered.inc({ stage: letter.stage, reason: letter.reason });
+        metrics.stage.dropped.inc({ reason: `dlq_${letter.stage}` });
+        finished(ctx.ticket);
+      })
+      .finally(() => {
+        pendingDeadLetters -= 1;
+        const waiting = deadLetterSettled;
+        deadLetterSettled = [];
+        for (const wake of waiting) wake();
+      });
   };
+  const whenDeadLetterSettles = (): Promise<void> =>
+    new Promise((resolve) => deadLetterSettled.push(resolve));
 
   const writer = new BulkWriter<Context>(
     es,
@@ -173,6 +194,14 @@ export async function startIndexer(config: IndexerConfig, log: Logger): Promise<
         };
         const encoded = encode(message.value);
         if (encoded.status === 'error') {
+          while (pendingDeadLetters >= MAX_PENDING_DEAD_LETTERS) {
+            await Promise.race([
+              whenDeadLetterSettles(),
+              sleep(config.consumer.heartbeatIntervalMs),
+            ]);
+            await payload.heartbeat();
+            if (halted()) return;
+          }
           // Not awaited: the partition goes on, and the offset waits for the dead letter.
           void deadLetter(ctx, encoded).catch((err: unknown) =>
             log.error({ err }, 'dead letter not sent'),

@@ -39,10 +39,26 @@ class Track {
   ) {}
 
   take(offset: bigint): Entry {
+    if (offset <= this.lastTaken) this.rewind(offset);
     const entry: Entry = { track: this, offset, done: false };
     this.entries.push(entry);
     this.lastTaken = offset;
     return entry;
+  }
+
+  /**
+   * Kafka delivers from `offset` again within the same generation: kafkajs fetches from the
+   * first record the handler did not get through (a heartbeat that failed while a record
+   * waited for room, with no rejoin after it), or the consumer was moved back. Tickets at and
+   * after `offset` are void (their records come again and take new ones; a document of theirs
+   * still in flight is a 409 or a create, either way harmless); the ones before it still hold
+   * the commit back. Replacing the whole track instead let the commit pass documents that
+   * were still in flight, which a crash then lost.
+   */
+  private rewind(offset: bigint): void {
+    let keep = this.entries.length;
+    while (keep > this.head && this.entries[keep - 1]!.offset >= offset) keep--;
+    this.entries.length = keep;
   }
 
   advance(): void {
@@ -70,8 +86,9 @@ export class OffsetTracker {
 
   /**
    * Registers a record taken from Kafka, in the order Kafka delivered it. An offset at or
-   * below the last one taken means the consumer was moved back (a rebalance, a seek): the
-   * partition's tracking starts over, and tickets of the old run no longer count.
+   * below the last one taken means Kafka delivers from there again: the tickets from there on
+   * no longer count, and those before it still hold the commit back (see Track.rewind). A
+   * rebalance is {@link reset}.
    */
   take(topic: string, partition: number, offset: string): Ticket {
     const value = BigInt(offset);
@@ -79,13 +96,8 @@ export class OffsetTracker {
     if (track?.partition !== partition || track.topic !== topic) {
       track = this.tracks.get(`${topic}\u0000${partition}`) ?? null;
     }
-    if (!track || value <= track.lastTaken) {
-      const fresh = new Track(topic, partition);
-      if (track) {
-        fresh.committed = track.committed;
-        track.retired = true;
-      }
-      track = fresh;
+    if (!track) {
+      track = new Track(topic, partition);
       this.tracks.set(`${topic}\u0000${partition}`, track);
     }
     this.last = track;

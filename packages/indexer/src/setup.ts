@@ -12,9 +12,13 @@ import { SetupError } from './errors';
 //   partitions or retention of a live topic is an operator's decision), and reported.
 // - Elasticsearch templates carry a hash of their body in _meta.dnsflow_hash: a template
 //   with the same hash is left alone; one with another hash (an older dnsflow, or another
-//   retention) is replaced and reported "updated". Replacing is what makes an upgrade or a
-//   new retention take effect; it applies to backing indices created after it (the next
-//   rollover), never to data already written.
+//   retention) is replaced and reported "updated". Mappings and settings of a replaced
+//   template apply to backing indices created after it (the next rollover), never to data
+//   already written.
+// - An existing data stream keeps the lifecycle it was created with: a retention other than
+//   the configured one is set on the stream itself (PUT _data_stream/<name>/_lifecycle) and
+//   reported "updated". A node without the data stream lifecycle (the integ-test
+//   distribution) has no stream retention to read or change, nor does it enforce one.
 // - The data stream is created with PUT _data_stream where the node has that API; where it
 //   has not (the integ-test distribution), the first document creates it from the template
 //   and setup reports that instead of failing.
@@ -172,8 +176,23 @@ async function setupElasticsearch(
     null;
 
   const stream = dnsDataStream(dataStream.namespace);
-  report.items.push(await createDataStream(es, stream));
+  const item = await createDataStream(es, stream);
+  report.items.push(item);
   report.dataStreamRetention = await dataStreamRetention(es, stream);
+  if (
+    item.action === 'exists' &&
+    report.dataStreamRetention !== null &&
+    report.dataStreamRetention !== dataStream.retention
+  ) {
+    // A template's lifecycle is copied into a data stream when the stream is created; an
+    // existing stream keeps its own until it is changed on the stream itself.
+    await esStep(item.name, 'manage_data_stream_lifecycle on logs-dnsflow.dns-*', () =>
+      es.indices.putDataLifecycle({ name: stream, data_retention: dataStream.retention }),
+    );
+    item.action = 'updated';
+    item.detail = `retention ${report.dataStreamRetention} -> ${dataStream.retention}`;
+    report.dataStreamRetention = await dataStreamRetention(es, stream);
+  }
 }
 
 /**

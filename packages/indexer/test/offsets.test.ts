@@ -19,7 +19,26 @@ describe('OffsetTracker', () => {
     expect(tracker.pending).toBe(0);
   });
 
-  it('starts a partition over when Kafka delivers from an earlier offset again', () => {
+  it('voids the tickets from where Kafka delivers again, the earlier ones still in flight holding the commit', () => {
+    const tracker = new OffsetTracker();
+    // 10-12 went to the writer; 13 waited for room when the heartbeat failed, and kafkajs
+    // fetches from 13 again without a rejoin.
+    const t = ['10', '11', '12', '13'].map((o) => tracker.take('t', 0, o));
+    const again = tracker.take('t', 0, '13');
+    tracker.done(again);
+    expect(tracker.committable()).toEqual([]);
+    tracker.done(t[1]!);
+    tracker.done(t[0]!);
+    expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '12' }]);
+    tracker.done(t[2]!);
+    expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '14' }]);
+    // The void ticket moves nothing, and nothing is left pending.
+    tracker.done(t[3]!);
+    expect(tracker.committable()).toEqual([{ topic: 't', partition: 0, offset: '14' }]);
+    expect(tracker.pending).toBe(0);
+  });
+
+  it('starts over from an earlier offset when the consumer is moved back', () => {
     const tracker = new OffsetTracker();
     const old = tracker.take('t', 0, '100');
     const again = tracker.take('t', 0, '90');
