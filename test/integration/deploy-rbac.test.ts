@@ -4,6 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import { RESOURCES } from '@dnsflow/enricher';
 import { request } from 'node:https';
 import { K8S_URL, K8sApiError, deleteNamespace, k8sCaPath, k8sRequest } from '../support/k8s';
+import { eventually } from '../support/eventually';
 import { ROOT, uniqueName } from '../support/services';
 
 // deploy/enricher-rbac.yaml applied to the real kube-apiserver (RBAC on): the enricher's
@@ -82,6 +83,32 @@ beforeAll(async () => {
     { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } },
   );
   token = request.status.token;
+  // The API server authorizes from a cache of roles and bindings that follows their writes
+  // a moment later (one CI run in several saw a 403 right after the POSTs): wait until it
+  // allows the service account one of the reads. What the tests assert is asked as the
+  // service account itself; a binding that never takes lets them fail on what was seen.
+  const review = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: `system:serviceaccount:${namespace}:dnsflow-enricher`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],
+      resourceAttributes: { verb: 'list', resource: 'pods' },
+    },
+  };
+  await eventually(
+    async () =>
+      (
+        await k8sRequest<{ status: { allowed?: boolean } }>(
+          'POST',
+          '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+          { body: review },
+        )
+      ).status.allowed === true,
+    (allowed) => allowed,
+    30_000,
+    100,
+  );
 });
 
 afterAll(async () => {
