@@ -29,13 +29,19 @@ import { esConfig, testLog } from '../support/services';
 // a few documents, twice each, and 503 for two documents every time. The proxy keeps those
 // items out of the request it forwards, so Elasticsearch indexes exactly the rest, and counts
 // how often each document reached it. The indexer must retry only the refused items, the 429s
-// until they pass and the 503s until retry.maxItemAttempts, then dead-letter those two.
+// until they pass and the 503s until retry.maxItemAttempts, then dead-letter those two. A
+// request with one more document in it is answered 413 as a whole, as a node answers a body
+// past http.max_content_length: halved until that document goes alone, it is dead-lettered.
 
 const ES = new URL(esConfig().nodes[0]!);
 const INJECTED_429 = 2;
 const MAX_ITEM_ATTEMPTS = 3;
 
 interface Injection {
+  /** A request carrying this document is answered 413 as a whole (past max_content_length). */
+  oversized: string;
+  /** Sizes (in documents) of the requests answered 413. */
+  tooLarge: number[];
   /** Documents answered 429 this many more times. */
   throttled: Map<string, number>;
   /** Documents answered 503 every time. */
@@ -87,10 +93,20 @@ function faultProxy(injection: Injection): Server {
         .toString('utf8')
         .split('\n')
         .filter((l) => l !== '');
+      const idOf = (action: string) =>
+        (JSON.parse(action) as { create: { _id: string } }).create._id;
+      const actions = lines.filter((_, i) => i % 2 === 0);
+      if (actions.some((a) => idOf(a) === injection.oversized)) {
+        // As the HTTP layer of a node answers a body past http.max_content_length: no JSON.
+        injection.tooLarge.push(actions.length);
+        res.writeHead(413, { 'content-length': '0' });
+        res.end();
+        return;
+      }
       const answers: (object | null)[] = [];
       const kept: string[] = [];
       for (let i = 0; i < lines.length; i += 2) {
-        const id = (JSON.parse(lines[i]!) as { create: { _id: string } }).create._id;
+        const id = idOf(lines[i]!);
         injection.sent.set(id, (injection.sent.get(id) ?? 0) + 1);
         const throttle = injection.throttled.get(id) ?? 0;
         if (throttle > 0) {
@@ -150,6 +166,8 @@ describe('dnsflow index: per-item retries', () => {
   const records = enrichedRecords(30);
   const ids = records.map((r) => transactionId(r));
   const injection: Injection = {
+    oversized: ids[7]!,
+    tooLarge: [],
     throttled: new Map(ids.slice(0, 5).map((id) => [id, INJECTED_429])),
     failing: new Set(ids.slice(5, 7)),
     forwarded: new Map(),
@@ -189,23 +207,30 @@ describe('dnsflow index: per-item retries', () => {
   });
 
   it('retries only the refused items: 429s until they pass, 5xx up to the limit, then the DLQ', async () => {
-    const letters = await readDlq(kafka, names.topics.dlq, 2);
-    expect(await waitForDocs(es, stream, records.length - 2)).toBe(records.length - 2);
+    const letters = await readDlq(kafka, names.topics.dlq, 3);
+    expect(await waitForDocs(es, stream, records.length - 3)).toBe(records.length - 3);
     expect(await duplicatedIds(es, stream)).toEqual([]);
+    const byReason = (reason: string) =>
+      letters.filter((l) => l.headers[DLQ_HEADERS.reason] === reason);
 
     // The 503 documents went to the DLQ after their last attempt, with the reason.
-    expect(letters.map((l) => l.headers[DLQ_HEADERS.reason])).toEqual([
-      'retries_exhausted',
-      'retries_exhausted',
-    ]);
-    for (const letter of letters) {
+    const exhausted = byReason('retries_exhausted');
+    for (const letter of exhausted) {
       expect(letter.headers[DLQ_HEADERS.detail]).toMatch(
         new RegExp(`^503: ${MAX_ITEM_ATTEMPTS} attempts, last unavailable_shards_exception`),
       );
     }
-    expect(letters.map((l) => Number(l.headers[DLQ_HEADERS.offset])).sort((a, b) => a - b)).toEqual(
-      [5, 6],
-    );
+    expect(
+      exhausted.map((l) => Number(l.headers[DLQ_HEADERS.offset])).sort((x, y) => x - y),
+    ).toEqual([5, 6]);
+
+    // The request with the oversized document was halved until the document went alone, and
+    // that request of one was dead-lettered instead of stopping the indexer.
+    expect(injection.tooLarge[0]).toBe(records.length);
+    expect(injection.tooLarge[injection.tooLarge.length - 1]).toBe(1);
+    const tooLarge = byReason('request_too_large');
+    expect(tooLarge.map((l) => l.headers[DLQ_HEADERS.offset])).toEqual(['7']);
+    expect(tooLarge[0]?.headers[DLQ_HEADERS.detail]).toMatch(/^413: .*http\.max_content_length/);
 
     // Each throttled document was sent until it passed, each failing one MAX_ITEM_ATTEMPTS
     // times, and every other document once: a retry carries only the refused items.
@@ -216,7 +241,8 @@ describe('dnsflow index: per-item retries', () => {
       MAX_ITEM_ATTEMPTS,
       MAX_ITEM_ATTEMPTS,
     ]);
-    expect(ids.slice(7).every((id) => injection.sent.get(id) === 1)).toBe(true);
+    expect(injection.sent.get(ids[7]!)).toBeUndefined();
+    expect(ids.slice(8).every((id) => injection.sent.get(id) === 1)).toBe(true);
     expect([...injection.forwarded.values()].every((n) => n === 1)).toBe(true);
 
     const retries = async (reason: string) =>
@@ -231,6 +257,12 @@ describe('dnsflow index: per-item retries', () => {
     ).toBe(2);
     expect(
       await indexerMetric(indexer!, 'dnsflow_indexer_docs_indexed_total', { result: 'created' }),
-    ).toBe(records.length - 2);
+    ).toBe(records.length - 3);
+    expect(
+      await indexerMetric(indexer!, 'dnsflow_indexer_dlq_total', {
+        stage: 'index',
+        reason: 'request_too_large',
+      }),
+    ).toBe(1);
   });
 });

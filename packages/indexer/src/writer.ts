@@ -15,6 +15,7 @@ import { backoffMs, type BackoffOptions } from './retry';
 //   item 5xx            retried with backoff up to maxItemAttempts, then rejected
 //   request 429/5xx,    the whole request again with backoff, without limit: while
 //   connection, timeout Elasticsearch is down, documents wait and the caller stops feeding
+//   request 413         halved and sent again; a request of one document is rejected for good
 //   401, 403, 404       fatal (credentials, privileges, no template): no retry fixes them and
 //                       no document caused them, so the writer stops instead of rejecting
 //                       every document
@@ -563,6 +564,17 @@ export class BulkWriter<C> {
         const half = Math.ceil(entries.length / 2);
         this.log.warn({ documents: entries.length }, 'bulk request too large (413): splitting it');
         this.ready.unshift(repack(entries.slice(0, half), body), repack(entries.slice(half), body));
+        return;
+      } else if (status === 413) {
+        // One document larger than http.max_content_length: no retry makes it smaller, and the
+        // rest must not wait behind it. Rejected for good, like a document the mapping refuses.
+        this.finish(batch.entries, {
+          status: 'rejected',
+          reason: 'request_too_large',
+          statusCode: 413,
+          detail: `a request of this one document (${batch.entries[0]?.bytes ?? 0} bytes of NDJSON) is larger than the cluster's http.max_content_length`,
+        });
+        // Not reused: a node that answers 413 early may not have read the body.
         return;
       } else {
         const type = typeof err.body === 'object' ? bodyType(err.body) : `http_${status}`;
