@@ -79,14 +79,16 @@ function faultProxy(injection: Injection): Server {
         out.on('error', () => onAnswer(502, '{}'));
         out.end(payload);
       };
-      if (req.method !== 'POST' || !req.url?.startsWith('/_bulk')) {
-        forward(body, (status, text) => {
-          res.writeHead(status, {
-            'content-type': 'application/json',
-            'x-elastic-product': 'Elasticsearch',
-          });
-          res.end(text);
+      /** Answers as Elasticsearch does (the client checks the product header). */
+      const send = (status: number, text: string) => {
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'x-elastic-product': 'Elasticsearch',
         });
+        res.end(text);
+      };
+      if (req.method !== 'POST' || !req.url?.startsWith('/_bulk')) {
+        forward(body, send);
         return;
       }
       const lines = body
@@ -130,17 +132,12 @@ function faultProxy(injection: Injection): Server {
           kept.push(lines[i]!, lines[i + 1]!);
         }
       }
-      const reply = (items: object[]) => {
-        const errors = items.some((it) => Object.values(it)[0].status >= 300);
-        res.writeHead(200, {
-          'content-type': 'application/json',
-          'x-elastic-product': 'Elasticsearch',
-        });
-        res.end(JSON.stringify({ errors, items }));
-      };
+      /** The proxy's answers with Elasticsearch's for the forwarded items in between. */
       const merge = (forwardedItems: object[]) => {
         let next = 0;
-        reply(answers.map((a) => a ?? forwardedItems[next++]!));
+        const items = answers.map((a) => a ?? forwardedItems[next++]!);
+        const errors = items.some((it) => Object.values(it)[0].status >= 300);
+        send(200, JSON.stringify({ errors, items }));
       };
       if (kept.length === 0) {
         merge([]);
@@ -148,11 +145,7 @@ function faultProxy(injection: Injection): Server {
       }
       forward(Buffer.from(`${kept.join('\n')}\n`), (status, text) => {
         if (status !== 200) {
-          res.writeHead(status, {
-            'content-type': 'application/json',
-            'x-elastic-product': 'Elasticsearch',
-          });
-          res.end(text);
+          send(status, text);
           return;
         }
         merge((JSON.parse(text) as { items: object[] }).items);

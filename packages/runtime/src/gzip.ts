@@ -1,5 +1,4 @@
-import { promisify } from 'node:util';
-import { gzip, unzipSync } from 'node:zlib';
+import { unzipSync } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 
 // Kafka's gzip codec for every client the runtime creates. kafkajs decompresses a fetched
@@ -8,11 +7,14 @@ import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 // synchronous call whose output buffer is sized from the gzip trailer (500-record batches of
 // the indexer bench's records, `node scripts/bench/gzip-codec.js`). Decompressing on the event
 // loop holds it for well under a millisecond per such batch, less than the indexer's own work
-// between two yields.
-// Compression stays kafkajs' own (asynchronous): deflate's cost is the same either way, and
-// off the event loop it does not hold up a collector's capture.
+// between two yields. Compression is kafkajs' own codec, called as it is (asynchronous):
+// deflate costs the same either way, and off the event loop it does not hold up a
+// collector's capture.
 
-const gzipAsync = promisify(gzip);
+/** kafkajs' own gzip codec, taken before {@link installGzipCodec} replaces it. */
+const kafkajsGzip = CompressionCodecs[CompressionTypes.GZIP]() as {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+};
 
 /** A batch never decompresses to more than this: a gzip bomb stops here, with an error. */
 export const MAX_DECOMPRESSED_BATCH_BYTES = 256 * 1024 * 1024;
@@ -51,9 +53,7 @@ export function decompressGzipBatch(
 
 /** The codec kafkajs asks for, in its shape (compress takes its Encoder). */
 export const gzipCodec = {
-  async compress(encoder: { buffer: Buffer }): Promise<Buffer> {
-    return gzipAsync(encoder.buffer);
-  },
+  compress: (encoder: { buffer: Buffer }): Promise<Buffer> => kafkajsGzip.compress(encoder),
   // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs awaits a promise
   async decompress(buffer: Buffer): Promise<Buffer> {
     return decompressGzipBatch(buffer);
