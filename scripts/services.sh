@@ -215,6 +215,18 @@ live_pid() {
   printf '%s\n' "$pid"
 }
 
+# A background job is a copy of this shell until it execs its command, and its cmdline is
+# this script's: wait for the exec, so the live_pid check right after a launch does not take
+# the child for a stale pid file and report the service as exited.
+await_exec() {
+  local pid=$1 marker=$2 i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" && return 0
+    sleep 0.05
+  done
+}
+
 stop_pid() {
   local svc=$1 pid=$2 i
   kill -TERM "$pid" 2>/dev/null || true
@@ -353,6 +365,7 @@ kafka_launch() {
     -Dlog4j2.configurationFile="$HELPERS/kafka-log4j2.properties" \
     -cp "$KAFKA_CP" kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$KAFKA_PIDFILE"
+  await_exec $! "$KAFKA_PROPS"
 }
 
 # Ready when the broker logged that it started, the client port accepts, and a

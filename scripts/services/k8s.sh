@@ -152,6 +152,7 @@ k8s_launch_etcd() {
     --logger zap --log-level warn \
     >"$K8S_ETCD_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$K8S_ETCD_PIDFILE"
+  await_exec $! "$K8S_ETCD_DATA"
 }
 
 k8s_launch() {
@@ -177,6 +178,7 @@ k8s_launch() {
     --profiling=false --enable-logs-handler=false \
     >"$K8S_API_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$K8S_API_PIDFILE"
+  await_exec $! "$K8S_PKI/tokens.csv"
 }
 
 k8s_curl() {

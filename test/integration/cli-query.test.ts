@@ -4,7 +4,6 @@ import { main } from '@dnsflow/cli';
 import { createElasticsearch } from '@dnsflow/runtime';
 import {
   dnsDataStream,
-  dnsTemplates,
   latestSchema,
   toEcs,
   type EcsDocument,
@@ -18,6 +17,7 @@ import {
   ES_SECURE_URL,
   ES_SECURE_USER,
   esConfig,
+  installDnsTemplates,
   uniqueName,
 } from '../support/services';
 
@@ -219,10 +219,7 @@ describe('dnsflow observe and top (real Elasticsearch)', () => {
   }
 
   beforeAll(async () => {
-    const set = dnsTemplates();
-    for (const c of set.componentTemplates)
-      await es.cluster.putComponentTemplate({ name: c.name, ...c.body });
-    await es.indices.putIndexTemplate({ name: set.indexTemplate.name, ...set.indexTemplate.body });
+    await installDnsTemplates(es, { namespace });
     // Shuffled: the commands order by time, not by arrival.
     await index(specs.map(transaction).reverse());
   });

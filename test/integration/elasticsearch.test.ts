@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@elastic/elasticsearch';
 import { createElasticsearch } from '@dnsflow/runtime';
 import {
-  DNS_INDEX_TEMPLATE,
   dnsDataStream,
-  dnsTemplates,
+  dnsIndexTemplate,
   toEcs,
   type EcsDocument,
   type EnrichedDnsTransaction,
@@ -16,6 +14,7 @@ import {
   ES_SECURE_USER,
   ROOT,
   esConfig,
+  installDnsTemplates,
   uniqueName,
 } from '../support/services';
 
@@ -30,13 +29,6 @@ const fixture = JSON.parse(
       ? Buffer.from(value.slice(7), 'base64')
       : value,
 ) as EnrichedDnsTransaction[];
-
-async function installTemplates(es: Client, retention: string): Promise<void> {
-  const set = dnsTemplates({ retention });
-  for (const c of set.componentTemplates)
-    await es.cluster.putComponentTemplate({ name: c.name, ...c.body });
-  await es.indices.putIndexTemplate({ name: set.indexTemplate.name, ...set.indexTemplate.body });
-}
 
 /** The fixture, spread over a few minutes from `baseUs` so histograms have several buckets. */
 function transactions(baseUs: number): EnrichedDnsTransaction[] {
@@ -60,7 +52,7 @@ describe('Elasticsearch (real node)', () => {
   const docs = transactions(baseUs).map((r) => toEcs(r, { namespace }));
 
   beforeAll(async () => {
-    await installTemplates(es, '14d');
+    await installDnsTemplates(es, { namespace, retention: '14d' });
     const operations = docs.flatMap((doc) => [{ create: { _index: stream } }, doc]);
     const result = await es.bulk({ operations, refresh: 'wait_for' });
     const failed = result.items.filter((item) => item.create?.error);
@@ -154,8 +146,10 @@ describe('Elasticsearch (real node)', () => {
     expect(result.items[0]?.create?.error?.type).toBe('strict_dynamic_mapping_exception');
   });
 
-  it('stores the configured retention in the index template', async () => {
-    const { index_templates } = await es.indices.getIndexTemplate({ name: DNS_INDEX_TEMPLATE });
+  it("stores the configured retention in the namespace's index template", async () => {
+    const { index_templates } = await es.indices.getIndexTemplate({
+      name: dnsIndexTemplate(namespace),
+    });
     expect(index_templates[0]?.index_template.template?.lifecycle?.data_retention).toBe('14d');
   });
 });

@@ -8,7 +8,7 @@ import {
   type RunningIndexer,
 } from '@dnsflow/indexer';
 import { createElasticsearch, createKafka } from '@dnsflow/runtime';
-import { DNS_INDEX_TEMPLATE, dnsDataStream } from '@dnsflow/schema';
+import { dnsDataStream } from '@dnsflow/schema';
 import {
   countDocs,
   enrichedRecords,
@@ -41,21 +41,16 @@ describe('dnsflow index on Elasticsearch with TLS and an API key', () => {
 
   beforeAll(async () => {
     admin = createElasticsearch(esConfig({ nodes: [ES_SECURE_URL], tls, ...ES_SECURE_USER }));
-    // Install the templates only where missing: the setup test owns their retention here.
-    const existing = await admin.indices.getIndexTemplate(
-      { name: DNS_INDEX_TEMPLATE },
-      { ignore: [404] },
+    // The shared templates every namespace falls back to (setup of another namespace, as
+    // the setup test does here, leaves them as they are).
+    const names = uniqueIndexerNames('it-secure-setup');
+    await runSetup(
+      testIndexerConfig(names, {
+        elasticsearch: { nodes: [ES_SECURE_URL], tls, ...ES_SECURE_USER },
+      }),
+      testLog,
+      { kafka: false },
     );
-    if (!existing.index_templates?.length) {
-      const names = uniqueIndexerNames('it-secure-setup');
-      await runSetup(
-        testIndexerConfig(names, {
-          elasticsearch: { nodes: [ES_SECURE_URL], tls, ...ES_SECURE_USER },
-        }),
-        testLog,
-        { kafka: false },
-      );
-    }
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { SetupError, runSetup, type IndexerConfig, type SetupReport } from '@dnsflow/indexer';
 import { createElasticsearch } from '@dnsflow/runtime';
-import { DNS_INDEX_TEMPLATE } from '@dnsflow/schema';
+import { DNS_INDEX_TEMPLATE, dnsDataStream, dnsIndexTemplate } from '@dnsflow/schema';
 import { buildCli, testIndexerConfig, uniqueIndexerNames } from '../support/indexer';
 import {
   ES_SECURE_CA,
@@ -14,10 +14,10 @@ import {
   uniqueName,
 } from '../support/services';
 
-// dnsflow setup against the real Kafka and the TLS + security Elasticsearch node (es-secure,
-// where no other test touches the shared index template): it creates what is missing, is a
-// no-op the second time, stores the retention where it can be read back, and says plainly
-// when the user lacks a privilege.
+// dnsflow setup against the real Kafka and the TLS + security Elasticsearch node (es-secure):
+// it creates what is missing, is a no-op the second time, stores the retention where it can
+// be read back, keeps each namespace's retention and shards apart, and says plainly when the
+// user lacks a privilege.
 
 const tls = { enabled: true, caFile: ES_SECURE_CA, rejectUnauthorized: true };
 
@@ -54,9 +54,11 @@ describe('dnsflow setup', () => {
       ]),
     );
     expect(topics[0]?.detail).toBe('3 partitions, replication 1');
-    expect(first.items.find((i) => i.kind === 'index template')?.action).toMatch(
-      /^(created|updated)$/,
-    );
+    // The namespace is new: its own template is created; the shared ones may be in place.
+    expect(first.items.find((i) => i.name === dnsIndexTemplate(names.namespace))).toMatchObject({
+      kind: 'index template',
+      action: 'created',
+    });
     expect(first.templateRetention).toBe(retention);
 
     const second = await runSetup(config, testLog);
@@ -69,8 +71,52 @@ describe('dnsflow setup', () => {
     });
     expectReport(second, retention, dataStreams);
 
-    const { index_templates } = await admin.indices.getIndexTemplate({ name: DNS_INDEX_TEMPLATE });
+    const { index_templates } = await admin.indices.getIndexTemplate({
+      name: dnsIndexTemplate(names.namespace),
+    });
     expect(index_templates[0]?.index_template.template?.lifecycle?.data_retention).toBe(retention);
+  });
+
+  it('keeps the retention and shards of each namespace when another is set up', async () => {
+    const other = uniqueIndexerNames('it-setup-other');
+    const otherRetention = `${randomInt(401, 800)}d`;
+    const otherConfig = testIndexerConfig(other, {
+      elasticsearch: { nodes: [ES_SECURE_URL], tls, ...ES_SECURE_USER },
+      dataStream: { namespace: other.namespace, retention: otherRetention, shards: 2 },
+    });
+    const otherFirst = await runSetup(otherConfig, testLog, { kafka: false });
+    // Only what is the other namespace's own is new; what both share is already in place.
+    expect(
+      otherFirst.items.filter((i) => i.action !== 'exists').map((i) => [i.kind, i.name]),
+    ).toEqual([
+      ['index template', dnsIndexTemplate(other.namespace)],
+      ['data stream', dnsDataStream(other.namespace)],
+    ]);
+    expectReport(otherFirst, otherRetention, dataStreams);
+
+    // Back to the first namespace: nothing to change, its retention is still its own.
+    const again = await runSetup(config, testLog, { kafka: false });
+    expect(again.items.filter((i) => i.action === 'created' || i.action === 'updated')).toEqual([]);
+    expectReport(again, retention, dataStreams);
+
+    // What a new backing index of each stream would get: its namespace's shards and retention.
+    const simulated = async (namespace: string) => {
+      const { template } = await admin.indices.simulateIndexTemplate({
+        name: dnsDataStream(namespace),
+      });
+      // The 8.x client's types lack the lifecycle the node answers with.
+      const { lifecycle } = template as { lifecycle?: { data_retention?: string } };
+      return {
+        shards: template.settings?.index?.number_of_shards?.toString(),
+        retention: lifecycle?.data_retention,
+      };
+    };
+    expect(await simulated(names.namespace)).toEqual({ shards: '1', retention });
+    expect(await simulated(other.namespace)).toEqual({ shards: '2', retention: otherRetention });
+    // A namespace nobody set up falls back to the shared template and its defaults.
+    expect(await simulated('never_set_up')).toEqual({ shards: '1', retention: '30d' });
+    const { index_templates } = await admin.indices.getIndexTemplate({ name: DNS_INDEX_TEMPLATE });
+    expect(index_templates[0]?.index_template.template?.lifecycle?.data_retention).toBe('30d');
   });
 
   it('prints the report and exits 0 from the command line', () => {
@@ -129,7 +175,7 @@ describe('dnsflow setup', () => {
     expect(error).toBeInstanceOf(SetupError);
     expect(error).toMatchObject({ problem: 'permission', statusCode: 403 });
     expect((error as Error).message).toMatch(
-      /^(component|index) template logs-dnsflow\.dns(@\w+)?: permission denied \(403\): .*manage_index_templates/,
+      /^(component|index) template logs-dnsflow\.dns(@\w+|-\w+)?: permission denied \(403\): .*manage_index_templates/,
     );
   });
 

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig, KafkaConfig } from '@dnsflow/runtime';
 import { createLogger, elasticsearchConfigSchema, kafkaConfigSchema } from '@dnsflow/runtime';
+import { dnsTemplates, type TemplateOptions } from '@dnsflow/schema';
 
 // Where the services that scripts/services.sh runs listen, and the test-only credentials it
 // sets up (see the header of that script).
@@ -48,3 +50,15 @@ export const ES_SECURE_USER = { username: 'dnsflow', password: 'dnsflow-elastic'
 export const testLog = createLogger('test', {
   level: (process.env['DNSFLOW_TEST_LOG'] as 'debug' | undefined) ?? 'silent',
 });
+
+/**
+ * Installs the dnsflow DNS templates the way setup does (components, the shared template,
+ * the namespace's own), for tests that write documents without running setup.
+ */
+export async function installDnsTemplates(es: Client, options: TemplateOptions): Promise<void> {
+  const set = dnsTemplates(options);
+  for (const c of set.componentTemplates)
+    await es.cluster.putComponentTemplate({ name: c.name, ...c.body });
+  for (const t of [set.sharedTemplate, set.indexTemplate])
+    await es.indices.putIndexTemplate({ name: t.name, ...t.body });
+}

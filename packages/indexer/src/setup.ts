@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, type Client } from '@elastic/elasticsearch';
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { createElasticsearch, createKafka, type Logger } from '@dnsflow/runtime';
 import { dnsDataStream, dnsTemplates } from '@dnsflow/schema';
@@ -15,6 +15,10 @@ import { SetupError } from './errors';
 //   retention) is replaced and reported "updated". Mappings and settings of a replaced
 //   template apply to backing indices created after it (the next rollover), never to data
 //   already written.
+// - Retention and shards live in the namespace's own index template (logs-dnsflow.dns-<ns>,
+//   matching that data stream only), so setting up another namespace with other values
+//   leaves this one's alone. The shared template logs-dnsflow.dns (logs-dnsflow.dns-*, lower
+//   priority) carries the defaults for a namespace nobody set up.
 // - An existing data stream keeps the lifecycle it was created with: a retention other than
 //   the configured one is set on the stream itself (PUT _data_stream/<name>/_lifecycle) and
 //   reported "updated". A node without the data stream lifecycle (the integ-test
@@ -39,7 +43,7 @@ export interface SetupReport {
   items: SetupItem[];
   /** Version of the Elasticsearch node, when Elasticsearch was set up. */
   elasticsearchVersion: string | null;
-  /** `data_retention` read back from the index template. */
+  /** `data_retention` read back from the namespace's index template. */
   templateRetention: string | null;
   /** `data_retention` read back from the data stream, where the node has that API. */
   dataStreamRetention: string | null;
@@ -134,7 +138,11 @@ async function setupElasticsearch(
   report.elasticsearchVersion = version;
   assertSupportedVersion(version);
 
-  const set = dnsTemplates({ retention: dataStream.retention, numberOfShards: dataStream.shards });
+  const set = dnsTemplates({
+    namespace: dataStream.namespace,
+    retention: dataStream.retention,
+    numberOfShards: dataStream.shards,
+  });
   for (const component of set.componentTemplates) {
     const item = `component template ${component.name}`;
     report.items.push(
@@ -152,28 +160,21 @@ async function setupElasticsearch(
       }),
     );
   }
-  const template = set.indexTemplate;
-  const templateItem = `index template ${template.name}`;
-  report.items.push(
-    await putIfChanged('index template', template.name, template.body, {
-      read: async () => {
-        const found = await esStep(templateItem, 'manage_index_templates', () =>
-          es.indices.getIndexTemplate({ name: template.name }, { ignore: [404] }),
-        );
-        return found.index_templates?.[0]?.index_template._meta ?? null;
-      },
-      write: (body) =>
-        esStep(templateItem, 'manage_index_templates', () =>
-          es.indices.putIndexTemplate({ name: template.name, ...body }),
-        ),
-    }),
-  );
-  const readBack = await esStep(templateItem, 'manage_index_templates', () =>
-    es.indices.getIndexTemplate({ name: template.name }),
-  );
-  report.templateRetention =
-    readBack.index_templates[0]?.index_template.template?.lifecycle?.data_retention?.toString() ??
-    null;
+  // The shared template first: the namespace's own template composes the same components and
+  // must outrank it.
+  for (const template of [set.sharedTemplate, set.indexTemplate]) {
+    report.items.push(
+      await putIfChanged('index template', template.name, template.body, {
+        read: async () => (await readIndexTemplate(es, template.name))?._meta ?? null,
+        write: (body) =>
+          esStep(`index template ${template.name}`, 'manage_index_templates', () =>
+            es.indices.putIndexTemplate({ name: template.name, ...body }),
+          ),
+      }),
+    );
+  }
+  const readBack = await readIndexTemplate(es, set.indexTemplate.name);
+  report.templateRetention = readBack?.template?.lifecycle?.data_retention?.toString() ?? null;
 
   const stream = dnsDataStream(dataStream.namespace);
   const item = await createDataStream(es, stream);
@@ -208,6 +209,16 @@ export function assertSupportedVersion(version: string): void {
     'Elasticsearch',
     `version ${version} is too old: dnsflow needs ${needMajor}.${needMinor} or later (index templates with a data stream lifecycle)`,
   );
+}
+
+async function readIndexTemplate(
+  es: Client,
+  name: string,
+): Promise<estypes.IndicesIndexTemplate | null> {
+  const found = await esStep(`index template ${name}`, 'manage_index_templates', () =>
+    es.indices.getIndexTemplate({ name }, { ignore: [404] }),
+  );
+  return found.index_templates?.[0]?.index_template ?? null;
 }
 
 interface TemplateAccess {

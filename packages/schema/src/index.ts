@@ -21,11 +21,13 @@ export type {
 export {
   DNS_DATA_STREAM_PATTERN,
   DNS_INDEX_TEMPLATE,
+  DEFAULT_RETENTION,
   dnsDataStream,
+  dnsIndexTemplate,
   dnsMappings,
   dnsTemplates,
 } from './templates';
-export type { TemplateOptions, TemplateSet } from './templates';
+export type { NamedTemplate, TemplateOptions, TemplateSet } from './templates';
 export type {
   DnsTransaction,
   DomainFeatures,

@@ -154,35 +154,65 @@ export function dnsMappings(): Mapping {
 
 /** Options for {@link dnsTemplates}. */
 export interface TemplateOptions {
+  /** Data stream namespace the settings below are for; default `default`. */
+  namespace?: string;
   /** Data stream lifecycle retention, an Elasticsearch time value; default 30d. */
   retention?: string;
   /** Shards per backing index; default 1. */
   numberOfShards?: number;
 }
 
-/** A composable template set: component templates plus the index template composed of them. */
-export interface TemplateSet {
-  componentTemplates: { name: string; body: Record<string, unknown> }[];
-  indexTemplate: { name: string; body: Record<string, unknown> };
+/** One named template body, as PUT _component_template or _index_template takes it. */
+export interface NamedTemplate {
+  name: string;
+  body: Record<string, unknown>;
 }
 
-/** Index template name and the data stream pattern it matches. */
+/**
+ * A composable template set: the shared component templates, the shared index template every
+ * dnsflow DNS data stream falls back to, and the index template of one namespace.
+ */
+export interface TemplateSet {
+  componentTemplates: NamedTemplate[];
+  /** `logs-dnsflow.dns`: pattern `logs-dnsflow.dns-*`, default retention and shards. */
+  sharedTemplate: NamedTemplate;
+  /** `logs-dnsflow.dns-<namespace>`: that one data stream, its own retention and shards. */
+  indexTemplate: NamedTemplate;
+}
+
+/** Shared index template name and the data stream pattern it matches. */
 export const DNS_INDEX_TEMPLATE = `logs-${DNS_DATASET}`;
 export const DNS_DATA_STREAM_PATTERN = `logs-${DNS_DATASET}-*`;
+export const DEFAULT_RETENTION = '30d';
 
 /** Name of the data stream for one namespace, e.g. logs-dnsflow.dns-default. */
 export function dnsDataStream(namespace = 'default'): string {
   return `logs-${DNS_DATASET}-${namespace}`;
 }
 
+/** Name of the index template of one namespace: the name of its data stream. */
+export function dnsIndexTemplate(namespace = 'default'): string {
+  return dnsDataStream(namespace);
+}
+
 /**
- * Component and index templates for the DNS data stream. Retention goes in the index
- * template's lifecycle, which Elasticsearch applies to every data stream it creates.
+ * Component and index templates for the DNS data streams. Each namespace has an index
+ * template of its own, matching exactly its data stream, so namespaces set up with another
+ * retention or shard count never rewrite each other; the shared template (lower priority,
+ * defaults) gives a namespace nobody set up the same strict mappings. Retention goes in the
+ * index template's lifecycle, which Elasticsearch copies into the data stream it creates.
  */
 export function dnsTemplates(options: TemplateOptions = {}): TemplateSet {
   const meta = { managed_by: 'dnsflow', ecs_version: ECS_VERSION };
   const mappingsName = `${DNS_INDEX_TEMPLATE}@mappings`;
   const settingsName = `${DNS_INDEX_TEMPLATE}@settings`;
+  const composed = {
+    data_stream: {},
+    composed_of: [settingsName, mappingsName],
+    _meta: meta,
+  };
+  const lifecycle = (retention: string) => ({ enabled: true, data_retention: retention });
+  const namespace = options.namespace ?? 'default';
   return {
     componentTemplates: [
       { name: mappingsName, body: { template: { mappings: dnsMappings() }, _meta: meta } },
@@ -191,7 +221,7 @@ export function dnsTemplates(options: TemplateOptions = {}): TemplateSet {
         body: {
           template: {
             settings: {
-              'index.number_of_shards': options.numberOfShards ?? 1,
+              'index.number_of_shards': 1,
               // One replica where a second node exists, none on a single node (stays green).
               'index.auto_expand_replicas': '0-1',
               'index.codec': 'best_compression',
@@ -203,16 +233,28 @@ export function dnsTemplates(options: TemplateOptions = {}): TemplateSet {
         },
       },
     ],
-    indexTemplate: {
+    sharedTemplate: {
       name: DNS_INDEX_TEMPLATE,
       body: {
         index_patterns: [DNS_DATA_STREAM_PATTERN],
-        data_stream: {},
         // Above the built-in logs-*-* template (priority 100) of a full distribution.
         priority: 200,
-        composed_of: [settingsName, mappingsName],
-        template: { lifecycle: { enabled: true, data_retention: options.retention ?? '30d' } },
-        _meta: meta,
+        template: { lifecycle: lifecycle(DEFAULT_RETENTION) },
+        ...composed,
+      },
+    },
+    indexTemplate: {
+      name: dnsIndexTemplate(namespace),
+      body: {
+        index_patterns: [dnsDataStream(namespace)],
+        // Above the shared template: a pattern without a wildcard overlaps no other namespace.
+        priority: 300,
+        template: {
+          settings: { 'index.number_of_shards': options.numberOfShards ?? 1 },
+          lifecycle: lifecycle(options.retention ?? DEFAULT_RETENTION),
+        },
+        ...composed,
+        _meta: { ...meta, namespace },
       },
     },
   };

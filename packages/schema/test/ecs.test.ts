@@ -1,4 +1,6 @@
 import {
+  DNS_INDEX_TEMPLATE,
+  dnsIndexTemplate,
   dnsMappings,
   dnsTemplates,
   dnsDataStream,
@@ -154,24 +156,50 @@ describe('ECS mapping', () => {
 });
 
 describe('Elasticsearch templates', () => {
-  it('composes the index template for the dnsflow data streams with the configured retention', () => {
-    const set = dnsTemplates({ retention: '7d' });
-    const body = set.indexTemplate.body as {
-      index_patterns: string[];
-      data_stream: object;
-      composed_of: string[];
-      template: { lifecycle: { data_retention: string } };
+  interface Body {
+    index_patterns: string[];
+    data_stream: object;
+    priority: number;
+    composed_of: string[];
+    template: {
+      settings?: Record<string, unknown>;
+      lifecycle: { data_retention: string };
     };
-    expect(body.data_stream).toEqual({});
-    expect(body.template.lifecycle.data_retention).toBe('7d');
-    expect([...body.composed_of].sort()).toEqual(set.componentTemplates.map((c) => c.name).sort());
-    const pattern = new RegExp(
-      `^${body.index_patterns[0]!.replace(/\./g, '\\.').replace('*', '.*')}$`,
+  }
+  const matches = (body: Body, name: string): boolean =>
+    body.index_patterns.some((p) =>
+      new RegExp(`^${p.replace(/\./g, '\\.').replace('*', '.*')}$`).test(name),
     );
-    expect(pattern.test(dnsDataStream('default'))).toBe(true);
-    expect(pattern.test(dnsDataStream('prod'))).toBe(true);
-    expect(dnsTemplates().indexTemplate.body).toMatchObject({
-      template: { lifecycle: { data_retention: '30d' } },
+
+  it('gives a namespace a template of its own with the configured retention and shards', () => {
+    const set = dnsTemplates({ namespace: 'prod', retention: '7d', numberOfShards: 3 });
+    const own = set.indexTemplate.body as unknown as Body;
+    expect(set.indexTemplate.name).toBe(dnsIndexTemplate('prod'));
+    expect(own.data_stream).toEqual({});
+    expect(own.template.lifecycle.data_retention).toBe('7d');
+    expect(own.template.settings).toEqual({ 'index.number_of_shards': 3 });
+    expect([...own.composed_of].sort()).toEqual(set.componentTemplates.map((c) => c.name).sort());
+    expect(matches(own, dnsDataStream('prod'))).toBe(true);
+    expect(matches(own, dnsDataStream('staging'))).toBe(false);
+    expect(matches(own, dnsDataStream('prod-eu'))).toBe(false);
+  });
+
+  it('falls back to the shared template, with the defaults, in a namespace nobody set up', () => {
+    const prod = dnsTemplates({ namespace: 'prod', retention: '7d', numberOfShards: 3 });
+    const shared = prod.sharedTemplate.body as unknown as Body;
+    expect(prod.sharedTemplate.name).toBe(DNS_INDEX_TEMPLATE);
+    expect(matches(shared, dnsDataStream('default'))).toBe(true);
+    expect(matches(shared, dnsDataStream('staging'))).toBe(true);
+    expect(shared.template.lifecycle.data_retention).toBe('30d');
+    expect((prod.indexTemplate.body as unknown as Body).priority).toBeGreaterThan(shared.priority);
+    // Everything but the namespace's own template is the same whatever the options, so
+    // setting up one namespace never rewrites what another relies on.
+    const staging = dnsTemplates({ namespace: 'staging', retention: '90d' });
+    expect(staging.componentTemplates).toEqual(prod.componentTemplates);
+    expect(staging.sharedTemplate).toEqual(prod.sharedTemplate);
+    expect(dnsTemplates().indexTemplate).toMatchObject({
+      name: dnsIndexTemplate('default'),
+      body: { template: { lifecycle: { data_retention: '30d' } } },
     });
   });
 });
