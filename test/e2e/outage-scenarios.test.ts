@@ -19,6 +19,7 @@ import {
 import { main } from '@dnsflow/cli';
 import { corednsBinary } from '../support/coredns';
 import { eventually } from '../support/eventually';
+import { metricSum, scrapeMetrics } from '../support/metrics';
 import { ROOT, uniqueName } from '../support/services';
 
 // The whole pipeline on real DNS traffic, as issue 7 tells it: pods in network namespaces
@@ -93,21 +94,6 @@ async function cli(...args: string[]): Promise<string> {
   });
   if (code !== 0) throw new Error(`dnsflow ${args.join(' ')} exited ${code}: ${err}`);
   return out;
-}
-
-async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  return res.text();
-}
-
-function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
 }
 
 /** Records in a topic, read committed (the enricher writes in transactions). */
@@ -185,7 +171,7 @@ beforeAll(async () => {
     async () => {
       const up = await Promise.all(
         Object.values(ports).map((p) =>
-          scrape(p).then(
+          scrapeMetrics(p).then(
             () => true,
             () => false,
           ),
@@ -300,7 +286,7 @@ test('missing responses: the queries are indexed as unanswered and the metrics s
   expect(docs.map((d) => d.dns.question.name).sort()).toEqual(names.sort());
   for (const d of docs) expect(d.dns.response_code).toBeUndefined();
 
-  const metrics = await scrape(ports.collector);
+  const metrics = await scrapeMetrics(ports.collector);
   const queries = metricSum(metrics, 'dnsflow_dns_queries_total', { source: pod.ip });
   const responses = metricSum(metrics, 'dnsflow_dns_responses_total', { source: pod.ip });
   expect(queries).toBeGreaterThanOrEqual(names.length);
@@ -383,9 +369,9 @@ test("a record's journey: captured = dns.raw = dns.enriched = documents, over 10
     indexed: number;
   }> => {
     const [c, e, i] = await Promise.all([
-      scrape(ports.collector),
-      scrape(ports.enricher),
-      scrape(ports.indexer),
+      scrapeMetrics(ports.collector),
+      scrapeMetrics(ports.enricher),
+      scrapeMetrics(ports.indexer),
     ]);
     return {
       captured: metricSum(c, 'dnsflow_collector_transactions_total'),

@@ -15,6 +15,7 @@ import {
   type EnricherTopics,
 } from '../support/enricher';
 import { eventually } from '../support/eventually';
+import { metricSum, scrapeMetrics } from '../support/metrics';
 import {
   K8S_URL,
   createEndpointSlice,
@@ -163,17 +164,7 @@ class EnricherProcess {
 
   /** Sum of a metric's samples whose labels include `labels`. */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      const m = /^([a-z_]+)(?:\{(.*)\})? ([0-9.e+-]+)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      const have = m[2] ?? '';
-      if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) {
-        sum += Number(m[3]);
-      }
-    }
-    return sum;
+    return metricSum(await scrapeMetrics(this.metricsPort), name, labels);
   }
 
   /** SIGTERM and wait for a clean exit (or SIGKILL to simulate a crash). */
