@@ -6,6 +6,7 @@ import {
   metricsConfigSchema,
   shutdownConfigSchema,
 } from '@dnsflow/runtime';
+import { DEFAULT_RETENTION } from '@dnsflow/schema';
 
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -48,8 +49,8 @@ export const topicsConfigSchema = z.strictObject({
 /** The data stream documents go to and how `dnsflow setup` creates its templates. */
 export const dataStreamConfigSchema = z.strictObject({
   namespace: namespaceSchema.default('default'),
-  /** Lifecycle retention stored in the index template (enforced on a full distribution). */
-  retention: timeValue.default('30d'),
+  /** Lifecycle retention in the namespace's index template (enforced on a full distribution). */
+  retention: timeValue.default(DEFAULT_RETENTION),
   shards: z.number().int().positive().default(1),
 });
 

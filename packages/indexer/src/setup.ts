@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { createElasticsearch, createKafka, type Logger } from '@dnsflow/runtime';
-import { dnsDataStream, dnsTemplates } from '@dnsflow/schema';
+import { dnsDataStream, dnsTemplates, type NamedTemplate } from '@dnsflow/schema';
 import type { DataStreamConfig, IndexerConfig, TopicsConfig } from './config';
 import { SetupError } from './errors';
 
@@ -143,34 +143,21 @@ async function setupElasticsearch(
     retention: dataStream.retention,
     numberOfShards: dataStream.shards,
   });
-  for (const component of set.componentTemplates) {
-    const item = `component template ${component.name}`;
+  const templates: [TemplateKind, NamedTemplate][] = [
+    ...set.componentTemplates.map((t): [TemplateKind, NamedTemplate] => ['component template', t]),
+    // The shared template first: the namespace's own composes the same components and
+    // outranks it.
+    ['index template', set.sharedTemplate],
+    ['index template', set.indexTemplate],
+  ];
+  for (const [kind, template] of templates) {
     report.items.push(
-      await putIfChanged('component template', component.name, component.body, {
-        read: async () => {
-          const found = await esStep(item, 'manage_index_templates', () =>
-            es.cluster.getComponentTemplate({ name: component.name }, { ignore: [404] }),
-          );
-          return found.component_templates?.[0]?.component_template._meta ?? null;
-        },
-        write: (body) =>
-          esStep(item, 'manage_index_templates', () =>
-            es.cluster.putComponentTemplate({ name: component.name, ...body }),
-          ),
-      }),
-    );
-  }
-  // The shared template first: the namespace's own template composes the same components and
-  // must outrank it.
-  for (const template of [set.sharedTemplate, set.indexTemplate]) {
-    report.items.push(
-      await putIfChanged('index template', template.name, template.body, {
-        read: async () => (await readIndexTemplate(es, template.name))?._meta ?? null,
-        write: (body) =>
-          esStep(`index template ${template.name}`, 'manage_index_templates', () =>
-            es.indices.putIndexTemplate({ name: template.name, ...body }),
-          ),
-      }),
+      await putIfChanged(
+        kind,
+        template.name,
+        template.body,
+        templateAccess(es, kind, template.name),
+      ),
     );
   }
   const readBack = await readIndexTemplate(es, set.indexTemplate.name);
@@ -221,13 +208,36 @@ async function readIndexTemplate(
   return found.index_templates?.[0]?.index_template ?? null;
 }
 
+type TemplateKind = 'component template' | 'index template';
+
 interface TemplateAccess {
+  /** `_meta` of the stored template; null where there is none. */
   read(): Promise<Record<string, unknown> | null>;
   write(body: Record<string, unknown>): Promise<unknown>;
 }
 
+function templateAccess(es: Client, kind: TemplateKind, name: string): TemplateAccess {
+  const step = <T>(call: () => Promise<T>): Promise<T> =>
+    esStep(`${kind} ${name}`, 'manage_index_templates', call);
+  if (kind === 'component template') {
+    return {
+      read: async () => {
+        const found = await step(() =>
+          es.cluster.getComponentTemplate({ name }, { ignore: [404] }),
+        );
+        return found.component_templates?.[0]?.component_template._meta ?? null;
+      },
+      write: (body) => step(() => es.cluster.putComponentTemplate({ name, ...body })),
+    };
+  }
+  return {
+    read: async () => (await readIndexTemplate(es, name))?._meta ?? null,
+    write: (body) => step(() => es.indices.putIndexTemplate({ name, ...body })),
+  };
+}
+
 async function putIfChanged(
-  kind: 'component template' | 'index template',
+  kind: TemplateKind,
   name: string,
   body: Record<string, unknown>,
   access: TemplateAccess,
